@@ -1,0 +1,1 @@
+"""TFX components of tfx-keras-estimator: the generic Trainer and the recipes."""

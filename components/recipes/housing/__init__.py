@@ -1,0 +1,1 @@
+"""Boston housing: median home value regression (the cookbook seed's model)."""

@@ -1,0 +1,84 @@
+"""The generic TFX Trainer ``run_fn``: a thin adapter from ``fn_args`` to small functions.
+
+Used as ``Trainer(run_fn='components.trainer.run_fn', custom_config=TrainerConfig(...)
+.to_custom_config())``: the code is imported from the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+import tensorflow_transform as tft
+from absl import logging
+from tfx import v1 as tfx
+
+from components.recipes.registry import get_recipe
+from components.trainer import estimator as est
+from components.trainer import export
+from components.trainer.config import TrainerConfig
+from components.trainer.input_fn import make_input_fn
+from components.trainer.model import (
+    build_model,
+    check_model_inputs,
+    compile_model,
+    import_by_path,
+)
+
+ESTIMATOR_SUBDIR = 'estimator'
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """Builds the Keras model, converts it, trains with train_and_evaluate, exports."""
+    config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    recipe = get_recipe(config.recipe)
+    hparams = {**recipe.hparams, **config.hparams}
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+
+    transformed_keys = tf_transform_output.transformed_feature_spec().keys()
+    if recipe.transformed_label_key not in transformed_keys:
+        raise ValueError(
+            f'the transformed label {recipe.transformed_label_key!r} of recipe {recipe.name!r} is not '
+            f'a Transform output; outputs: {sorted(transformed_keys)}')
+    builder = import_by_path(config.model_builder or recipe.model_builder)
+    model = build_model(builder, tf_transform_output, hparams)
+    input_names = check_model_inputs(model, transformed_keys, recipe.transformed_label_key)
+    compile_model(model, recipe.task, hparams)
+
+    run_config = est.make_run_config(
+        os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR), config, fn_args.train_steps)
+    estimator = est.to_estimator(
+        model, run_config, recipe.task, recipe.prediction_key, recipe.class_labels,
+        base_model_dir=fn_args.base_model)
+
+    batch_size = int(hparams.get('batch_size', 64))
+    eval_batch_size = int(hparams.get('eval_batch_size', batch_size))
+
+    def input_fn(files, size, shuffle):
+        return make_input_fn(files, fn_args.data_accessor, tf_transform_output,
+                             recipe.transformed_label_key, input_names, size,
+                             shuffle=shuffle, seed=config.random_seed)
+
+    train_spec = tf.estimator.TrainSpec(
+        input_fn(fn_args.train_files, batch_size, True), max_steps=fn_args.train_steps)
+    eval_spec = tf.estimator.EvalSpec(
+        input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps,
+        start_delay_secs=0, throttle_secs=config.eval_throttle_secs)
+    metrics, _ = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+    logging.info('final training-time evaluation: %s', metrics)
+
+    if not run_config.is_chief:
+        # Workers and parameter servers only contribute to training.
+        logging.info('task %s/%d: not the chief, nothing to export',
+                     run_config.task_type, run_config.task_id)
+        return
+    scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
+    serving_spec = export.serving_feature_spec(tf_transform_output, recipe.label_key)
+    export.export_serving_model(
+        estimator, export.serving_receiver_fn(tf_transform_output, serving_spec),
+        fn_args.serving_model_dir, scratch)
+    export.export_eval_model(
+        estimator, export.eval_receiver_fn(tf_transform_output, recipe.transformed_label_key),
+        fn_args.eval_model_dir, scratch)
+    logging.info('exported serving model to %s and eval model to %s',
+                 fn_args.serving_model_dir, fn_args.eval_model_dir)

@@ -1,0 +1,63 @@
+"""The Trainer's configuration, carried in the Trainer component's ``custom_config``.
+
+TFX serialises ``custom_config`` as JSON, so this is a plain dataclass with a
+round trip through ``to_custom_config`` / ``from_custom_config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+# Optimizers the Trainer may compile with. Only tf.keras.optimizers.legacy keeps
+# its settings through model_to_estimator (TF >= 2.11 optimizers lose them).
+CUSTOM_CONFIG_KEY = 'tke_trainer'
+
+OPTIMIZERS = ('Adam', 'Adagrad', 'Adadelta', 'Ftrl', 'RMSprop', 'SGD')
+
+
+@dataclass
+class TrainerConfig:
+    """What ``run_fn`` needs beyond ``fn_args``.
+
+    Attributes:
+      recipe: recipe name; supplies the label, task, feature names and defaults.
+      model_builder: dotted path of ``build(tf_transform_output, hparams) -> tf.keras.Model``;
+        None means the recipe's own builder.
+      hparams: model and training hyperparameters. Known training keys:
+        ``batch_size``, ``eval_batch_size``, ``optimizer``, ``learning_rate``;
+        everything is passed to the model builder too.
+      save_checkpoints_steps: checkpoint cadence; None picks ~10 checkpoints per run.
+      keep_checkpoint_max: how many checkpoints to keep in the model run directory.
+      save_summary_steps: TensorBoard summary cadence.
+      eval_throttle_secs: minimum seconds between evaluations during training.
+      random_seed: graph-level seed, for repeatable runs.
+    """
+
+    recipe: str
+    model_builder: Optional[str] = None
+    hparams: Dict[str, Any] = field(default_factory=dict)
+    save_checkpoints_steps: Optional[int] = None
+    keep_checkpoint_max: int = 3
+    save_summary_steps: int = 100
+    eval_throttle_secs: int = 60
+    random_seed: Optional[int] = 42
+
+    def to_custom_config(self) -> Dict[str, Any]:
+        # Namespaced: TFX extensions (e.g. Vertex AI Training) add keys of their own.
+        return {CUSTOM_CONFIG_KEY: dataclasses.asdict(self)}
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Optional[Dict[str, Any]]) -> 'TrainerConfig':
+        ours = (custom_config or {}).get(CUSTOM_CONFIG_KEY)
+        if not isinstance(ours, dict) or 'recipe' not in ours:
+            raise ValueError(
+                f"Trainer custom_config needs {{'{CUSTOM_CONFIG_KEY}': {{'recipe': NAME, ...}}}} "
+                f'(see TrainerConfig.to_custom_config); got {custom_config!r}')
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(ours) - known)
+        if unknown:
+            raise ValueError(
+                f'unknown Trainer config keys {unknown}; known keys: {sorted(known)}')
+        return cls(**ours)

@@ -1,0 +1,86 @@
+"""Exports: the serving SavedModel (raw tf.Example in, TFT inside) and the EvalSavedModel.
+
+The Estimator writes exports into a timestamped folder under a base directory;
+TFX wants them at a fixed path, so each export goes to a scratch base and is
+then copied into place.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Dict
+
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+
+from components.trainer.input_fn import as_column
+
+EXAMPLES_KEY = 'examples'
+FeatureSpec = Dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
+
+
+def serving_feature_spec(tf_transform_output: tft.TFTransformOutput, label_key: str) -> FeatureSpec:
+    """The raw features a client sends: everything Transform read, minus the label."""
+    spec = dict(tf_transform_output.raw_feature_spec())
+    spec.pop(label_key, None)
+    return spec
+
+
+def serving_receiver_fn(tf_transform_output: tft.TFTransformOutput,
+                        raw_feature_spec: FeatureSpec) -> Callable[[], tf.estimator.export.ServingInputReceiver]:
+    def receiver_fn() -> tf.estimator.export.ServingInputReceiver:
+        serialized = tf.compat.v1.placeholder(dtype=tf.string, shape=[None], name='input_example_tensor')
+        raw = tf.io.parse_example(serialized, raw_feature_spec)
+        transformed = tf_transform_output.transform_raw_features(raw, drop_unused_features=True)
+        return tf.estimator.export.ServingInputReceiver(transformed, {EXAMPLES_KEY: serialized})
+
+    return receiver_fn
+
+
+def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput,
+                     transformed_label_key: str) -> Callable[[], tfma.export.EvalInputReceiver]:
+    """TFMA feeds raw examples (with the label); metrics use the transformed label."""
+
+    def receiver_fn() -> tfma.export.EvalInputReceiver:
+        serialized = tf.compat.v1.placeholder(dtype=tf.string, shape=[None], name='input_example_tensor')
+        raw = tf.io.parse_example(serialized, tf_transform_output.raw_feature_spec())
+        transformed = tf_transform_output.transform_raw_features(raw)
+        # Raw features stay available for slicing; the model reads transformed ones.
+        features = {**raw, **transformed}
+        return tfma.export.EvalInputReceiver(
+            features=features, receiver_tensors={EXAMPLES_KEY: serialized},
+            labels=as_column(transformed[transformed_label_key]))
+
+    return receiver_fn
+
+
+def export_serving_model(estimator: tf.estimator.Estimator, receiver_fn: Callable, target_dir: str,
+                         scratch_dir: str) -> str:
+    exported = estimator.export_saved_model(scratch_dir, receiver_fn)
+    return _move_into_place(_as_str(exported), target_dir)
+
+
+def export_eval_model(estimator: tf.estimator.Estimator, receiver_fn: Callable, target_dir: str,
+                      scratch_dir: str) -> str:
+    exported = tfma.export.export_eval_savedmodel(
+        estimator=estimator, export_dir_base=scratch_dir, eval_input_receiver_fn=receiver_fn)
+    return _move_into_place(_as_str(exported), target_dir)
+
+
+def _as_str(path: str | bytes) -> str:
+    return path.decode() if isinstance(path, bytes) else path
+
+
+def _move_into_place(source_dir: str, target_dir: str) -> str:
+    """Copies a directory tree (works on local disks and object stores alike)."""
+    fileio = tfx.dsl.io.fileio
+    for dirpath, _, filenames in fileio.walk(source_dir):
+        relative = os.path.relpath(dirpath, source_dir)
+        destination = os.path.normpath(os.path.join(target_dir, relative))
+        fileio.makedirs(destination)
+        for filename in filenames:
+            fileio.copy(os.path.join(dirpath, filename), os.path.join(destination, filename), overwrite=True)
+    fileio.rmtree(source_dir)
+    return target_dir

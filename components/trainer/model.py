@@ -1,0 +1,101 @@
+"""Building and compiling the Keras model that model_to_estimator converts."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.recipes.registry import (
+    BINARY_CLASSIFICATION,
+    MULTICLASS_CLASSIFICATION,
+    REGRESSION,
+)
+from components.trainer.config import OPTIMIZERS
+
+ModelBuilder = Callable[[tft.TFTransformOutput, Dict[str, Any]], tf.keras.Model]
+
+
+def import_by_path(dotted_path: str) -> Any:
+    """Imports ``package.module.attr``; a clear ValueError when it is not there."""
+    module_name, _, attr = dotted_path.rpartition('.')
+    if not module_name:
+        raise ValueError(f'{dotted_path!r} is not a dotted path like "package.module.function"')
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ValueError(f'cannot import module {module_name!r} of {dotted_path!r}: {e}') from e
+    if not hasattr(module, attr):
+        raise ValueError(f'module {module_name!r} has no attribute {attr!r} (from {dotted_path!r})')
+    return getattr(module, attr)
+
+
+def build_model(builder: ModelBuilder, tf_transform_output: tft.TFTransformOutput,
+                hparams: Dict[str, Any]) -> tf.keras.Model:
+    model = builder(tf_transform_output, hparams)
+    if not isinstance(model, tf.keras.Model):
+        raise ValueError(f'model builder returned {type(model).__name__}, not a tf.keras.Model')
+    return model
+
+
+def check_model_inputs(model: tf.keras.Model, feature_keys: Iterable[str], label_key: str) -> List[str]:
+    """Checks every model input is a transformed feature (model_to_estimator matches by name).
+
+    Returns the model's input names; a ValueError lists the model inputs and the
+    available features when they do not match.
+    """
+    available = sorted(k for k in feature_keys if k != label_key)
+    inputs = list(model.input_names)
+    if label_key in inputs:
+        raise ValueError(
+            f'the model takes the label {label_key!r} as an input; remove it. Model inputs: {inputs}')
+    missing = [name for name in inputs if name not in available]
+    if missing:
+        raise ValueError(
+            f'model inputs {missing} are not transformed features. Name each tf.keras.Input '
+            f'after a Transform output key.\n  model inputs: {inputs}\n  available features: {available}')
+    return inputs
+
+
+def make_optimizer(name: str, learning_rate: float) -> tf.keras.optimizers.legacy.Optimizer:
+    if name not in OPTIMIZERS:
+        raise ValueError(f'unknown optimizer {name!r}; choose one of {OPTIMIZERS}')
+    return getattr(tf.keras.optimizers.legacy, name)(learning_rate=learning_rate)
+
+
+def loss_and_metrics(task: str) -> tuple:
+    """Loss and metrics per task; metric names become the Evaluator's metric names."""
+    if task == REGRESSION:
+        return 'mse', [tf.keras.metrics.RootMeanSquaredError(name='rmse'),
+                       tf.keras.metrics.MeanAbsoluteError(name='mae')]
+    if task == BINARY_CLASSIFICATION:
+        return 'binary_crossentropy', [tf.keras.metrics.AUC(name='auc'),
+                                       tf.keras.metrics.BinaryAccuracy(name='accuracy')]
+    if task == MULTICLASS_CLASSIFICATION:
+        return 'sparse_categorical_crossentropy', [
+            tf.keras.metrics.SparseCategoricalAccuracy(name='accuracy')]
+    raise ValueError(f'unknown task {task!r}')
+
+
+def compile_model(model: tf.keras.Model, task: str, hparams: Dict[str, Any],
+                  default_optimizer: Optional[str] = None) -> tf.keras.Model:
+    """Compiles with a legacy optimizer, or checks the builder's own compile.
+
+    A model the builder compiled itself is kept as it is, provided its optimizer is
+    a ``tf.keras.optimizers.legacy`` one: newer optimizers lose their settings
+    (learning rate included) in model_to_estimator without a word.
+    """
+    if model.optimizer is not None:
+        if not isinstance(model.optimizer, tf.keras.optimizers.legacy.Optimizer):
+            raise ValueError(
+                f'the model is compiled with {type(model.optimizer).__name__}, which '
+                'model_to_estimator would silently reset; compile with '
+                'tf.keras.optimizers.legacy.* or leave the model uncompiled')
+        return model
+    optimizer = make_optimizer(hparams.get('optimizer', default_optimizer or 'Adam'),
+                               float(hparams.get('learning_rate', 0.001)))
+    loss, metrics = loss_and_metrics(task)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model

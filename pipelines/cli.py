@@ -1,0 +1,207 @@
+"""The ``tke`` command line: run a recipe's pipeline locally, list recipes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, TextIO
+
+from components.recipes.registry import DEFAULT_RECIPE, get_recipe, recipe_names
+from pipelines.local_runner import BEAM_MODES, LocalRunConfig, RunDirectoryBusy, prepare, run_pipeline
+
+EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
+
+
+def _parse_hparam(text: str) -> tuple:
+    key, sep, value = text.partition('=')
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f'expected KEY=VALUE, got {text!r}')
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='tke',
+        description='Keras models trained through model_to_estimator in a TFX pipeline '
+                    '(ExampleGen -> StatisticsGen -> schema -> ExampleValidator -> Transform -> '
+                    'Trainer -> Evaluator -> Pusher).')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    sub.add_parser('recipes', help='list the recipes', description='List the recipes.')
+
+    run = sub.add_parser(
+        'run', help="run a recipe's pipeline locally (LocalDagRunner, SQLite metadata, Beam DirectRunner)",
+        description="Run a recipe's pipeline locally. Everything goes under one run directory: "
+                    'pipeline artifacts, metadata.sqlite, pushed models (serving/) and the log (tke.log).')
+    run.add_argument('--recipe', default=DEFAULT_RECIPE,
+                     help=f'recipe name (default: {DEFAULT_RECIPE}; `tke recipes` lists them)')
+    run.add_argument('--data', metavar='DIR',
+                     help="folder of CSV files with the recipe's columns (default: the shipped data/<recipe>)")
+    run.add_argument('--train-steps', type=int, metavar='N', help="training steps (default: the recipe's)")
+    run.add_argument('--eval-steps', type=int, metavar='N', help="evaluation steps (default: the recipe's)")
+    run.add_argument('--output', metavar='DIR', help='run directory (default: runs/<recipe>)')
+    run.add_argument('--beam-mode', choices=BEAM_MODES, default='auto',
+                     help='Beam DirectRunner mode; auto: in_memory for data under 64 MB, '
+                          'else multi_processing (default: auto)')
+    run.add_argument('--model-builder', metavar='DOTTED.PATH',
+                     help='your own Keras model builder, build(tf_transform_output, hparams) -> '
+                          "tf.keras.Model, instead of the recipe's")
+    run.add_argument('--hparam', action='append', type=_parse_hparam, default=[], metavar='KEY=VALUE',
+                     help='override a hyperparameter (JSON value), e.g. --hparam learning_rate=0.01; repeatable')
+    run.add_argument('--warm-start', action='store_true',
+                     help='warm-start the Trainer from the latest model of this run directory')
+    run.add_argument('--no-cache', action='store_true', help='run every component even if nothing changed')
+    run.add_argument('--verbose', action='store_true',
+                     help='show TensorFlow/absl/Beam logs on the terminal instead of only in tke.log')
+    return parser
+
+
+class _Progress(logging.Handler):
+    """Turns LocalDagRunner's log lines into one terminal line per component."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.out = out
+        self.started: Dict[str, float] = {}
+        self.cached = False
+        self.tty = out.isatty()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.msg if isinstance(record.msg, str) else ''
+        if msg == 'Component %s is running.':
+            node = record.args[0]
+            self.started[node] = time.monotonic()
+            self.cached = False
+            self.out.write(f'  {node:<32} running...' + ('' if self.tty else '\n'))
+            self.out.flush()
+        elif msg.startswith('A cached execution'):
+            self.cached = True
+        elif msg == 'Component %s is finished.':
+            node = record.args[0]
+            took = time.monotonic() - self.started.get(node, time.monotonic())
+            note = 'cached' if self.cached else 'done'
+            start = '\r' if self.tty else ''
+            self.out.write(f'{start}  {node:<32} {note:<10} {took:6.1f} s\n')
+            self.out.flush()
+
+
+def _redirect_logs(log_path: Path, verbose: bool) -> Optional[TextIO]:
+    """Sends Python, absl, Beam and TensorFlow (C++) logs to ``log_path``.
+
+    Returns a stream on the original stderr for our own error messages.
+    """
+    import absl.logging
+
+    # INFO, so TFX's progress lines exist; set through absl, because TensorFlow
+    # restores absl's verbosity (not the logger's level) after muting it.
+    absl.logging.set_verbosity(absl.logging.INFO)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    if verbose:
+        return sys.stderr
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = open(log_path, 'a', buffering=1)  # noqa: SIM115 - lives as long as the process
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(log_file)
+    handler.setFormatter(logging.Formatter('%(asctime)s %(levelname).1s %(name)s] %(message)s'))
+    root.addHandler(handler)
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(2), 'w', buffering=1)
+    os.dup2(log_file.fileno(), 2)
+    sys.stderr = log_file
+    return terminal
+
+
+def _cmd_recipes() -> int:
+    for name in recipe_names():
+        recipe = get_recipe(name)
+        default = ' (default)' if name == DEFAULT_RECIPE else ''
+        print(f'{name:<10} {recipe.description}{default}')
+    return 0
+
+
+def _fmt(value: float) -> str:
+    return f'{value:.4g}'
+
+
+def _print_summary(report, recipe, paths, seconds: float) -> None:
+    print(f'\nRun finished in {seconds:.0f} s; run directory: {paths.run_dir}')
+    if report is None:
+        print('  (no run found in the metadata store)')
+        return
+    cached = sum(1 for c in report.components if c.state == 'cached')
+    if cached:
+        print(f'  {cached} of {len(report.components)} components served from the cache')
+    shown = {k: v for k, v in sorted(report.metrics.items()) if '/' not in k}
+    if shown:
+        print('  eval metrics (eval split, overall): ' + '  '.join(f'{k} {_fmt(v)}' for k, v in shown.items()))
+    gate = recipe.gate
+    op = '>=' if gate.higher_is_better else '<='
+    verdict = {True: 'BLESSED', False: 'NOT BLESSED', None: 'not evaluated'}[report.blessed]
+    print(f'  gate: {gate.metric} {op} {gate.bound}, and within {gate.change_tolerance} of the last '
+          f'blessed model: {verdict}')
+    if report.pushed:
+        print(f'  pushed model: {report.pushed_model}')
+    else:
+        print('  pushed model: none (not blessed; earlier pushed models are untouched)')
+    print(f'  log: {paths.log_path}')
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    config = LocalRunConfig(
+        recipe=args.recipe, data_dir=args.data, output_dir=args.output, train_steps=args.train_steps,
+        eval_steps=args.eval_steps, beam_mode=args.beam_mode, enable_cache=not args.no_cache,
+        warm_start=args.warm_start, model_builder=args.model_builder, hparams=dict(args.hparam))
+    try:
+        pipeline_config, paths, data = prepare(config)
+    except ValueError as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    recipe = pipeline_config.recipe_spec
+    print(f'Recipe {recipe.name}: {recipe.description}')
+    print(f'  data: {pipeline_config.data_root} ({len(data.files)} file(s), {data.rows} rows); '
+          f'{pipeline_config.resolved_train_steps()} train steps, '
+          f'{pipeline_config.resolved_eval_steps()} eval steps; beam {pipeline_config.beam_pipeline_args[0]}')
+    errors = _redirect_logs(paths.log_path, args.verbose)
+    progress = _Progress(sys.stdout)
+    logging.getLogger('absl').addHandler(progress)
+    started = time.monotonic()
+    try:
+        run_pipeline(pipeline_config, paths)
+    except RunDirectoryBusy as e:
+        print(f'\ntke: error: {e}', file=errors)
+        return EXIT_RUN_FAILED
+    except Exception as e:  # noqa: BLE001 - any component failure ends the run with a message
+        logging.exception('pipeline run failed')
+        print(f'\ntke: error: the pipeline failed: {type(e).__name__}: {e}\n'
+              f'  details: {paths.log_path}; earlier pushed models and the metadata store are intact.',
+              file=errors)
+        return EXIT_RUN_FAILED
+    finally:
+        logging.getLogger('absl').removeHandler(progress)
+    from pipelines.report import latest_run
+
+    report = latest_run(str(paths.metadata_path), pipeline_config.name)
+    _print_summary(report, recipe, paths, time.monotonic() - started)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == 'recipes':
+        return _cmd_recipes()
+    return _cmd_run(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Typed configuration of one pipeline, shared by every runner (local, Kubeflow, Vertex)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from components.recipes.registry import Recipe, get_recipe
+from components.trainer.config import TrainerConfig
+
+TRAINER_RUN_FN = 'components.trainer.run_fn'
+
+
+@dataclass
+class EvalSplitConfig:
+    """CsvExampleGen's hash split: train:eval buckets (TFX's default 2:1)."""
+
+    train_buckets: int = 2
+    eval_buckets: int = 1
+
+
+@dataclass
+class PipelineConfig:
+    """Everything ``create_pipeline`` needs; nothing is read from globals or the environment.
+
+    Attributes:
+      recipe: recipe name (``tke recipes`` lists them).
+      pipeline_root: where TFX writes artifacts (a local path or a bucket URI).
+      data_root: folder of CSV files with the recipe's columns.
+      schema_path: the checked-in schema (``schemas/<recipe>/schema.pbtxt``).
+      serving_dir: Pusher's filesystem destination.
+      train_steps, eval_steps: None means the recipe's defaults.
+      trainer: run_fn settings (model builder override, hyperparameters, cadence).
+      pipeline_name: defaults to ``tke-<recipe>``.
+      beam_pipeline_args: passed to every Beam-based component.
+      enable_cache: reuse results of executions whose inputs did not change.
+      warm_start: wire the latest trained model into the Trainer as its base model.
+      transform_tf_compat_v1: build the transform graph in TF1 mode (no tf.function
+        tracing: much faster analysis; the Estimator serving graph is TF1 anyway).
+      transform_statistics: let Transform compute pre/post-transform statistics
+        (StatisticsGen already covers the raw data).
+    """
+
+    recipe: str
+    pipeline_root: str
+    data_root: str
+    schema_path: str
+    serving_dir: str
+    train_steps: Optional[int] = None
+    eval_steps: Optional[int] = None
+    trainer: Optional[TrainerConfig] = None
+    pipeline_name: Optional[str] = None
+    beam_pipeline_args: List[str] = field(default_factory=list)
+    enable_cache: bool = True
+    warm_start: bool = False
+    transform_tf_compat_v1: bool = True
+    transform_statistics: bool = False
+    split: EvalSplitConfig = field(default_factory=EvalSplitConfig)
+
+    @property
+    def recipe_spec(self) -> Recipe:
+        return get_recipe(self.recipe)
+
+    @property
+    def name(self) -> str:
+        return self.pipeline_name or f'tke-{self.recipe}'
+
+    @property
+    def trainer_config(self) -> TrainerConfig:
+        return self.trainer or TrainerConfig(recipe=self.recipe)
+
+    def resolved_train_steps(self) -> int:
+        return self.train_steps if self.train_steps is not None else self.recipe_spec.train_steps
+
+    def resolved_eval_steps(self) -> int:
+        return self.eval_steps if self.eval_steps is not None else self.recipe_spec.eval_steps

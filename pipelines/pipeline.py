@@ -1,0 +1,117 @@
+"""The one pipeline definition. Every runner (local, Kubeflow, Vertex) calls ``create_pipeline``."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import tensorflow_model_analysis as tfma
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from components.recipes.registry import Recipe
+from pipelines.config import TRAINER_RUN_FN, PipelineConfig
+
+
+def eval_config(recipe: Recipe) -> tfma.EvalConfig:
+    """TFMA config: the model's own metrics plus an absolute and a relative gate.
+
+    The change threshold compares with the last blessed model; on a first run
+    there is none and only the absolute bound applies.
+    """
+    gate = recipe.gate
+    direction = (tfma.MetricDirection.HIGHER_IS_BETTER if gate.higher_is_better
+                 else tfma.MetricDirection.LOWER_IS_BETTER)
+    bound = {'lower_bound' if gate.higher_is_better else 'upper_bound': {'value': gate.bound}}
+    # "No worse than the baseline by more than the tolerance": the change is
+    # candidate - baseline, so the allowed change is -tol (higher is better) or +tol.
+    allowed_change = -gate.change_tolerance if gate.higher_is_better else gate.change_tolerance
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(**bound),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=direction, absolute={'value': allowed_change}))
+    return tfma.EvalConfig(
+        # 'eval': the EvalSavedModel exported by run_fn (Format-TFMA in the Model artifact).
+        model_specs=[tfma.ModelSpec(signature_name='eval')],
+        slicing_specs=[tfma.SlicingSpec()] + [
+            tfma.SlicingSpec(feature_keys=[key]) for key in recipe.slice_features],
+        metrics_specs=[tfma.MetricsSpec(
+            metrics=[tfma.MetricConfig(class_name='ExampleCount')],
+            # The gate is on the overall slice; small slices only inform.
+            per_slice_thresholds={gate.metric: tfma.PerSliceMetricThresholds(thresholds=[
+                tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)])})],
+    )
+
+
+def create_pipeline(config: PipelineConfig,
+                    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+                    ) -> tfx.dsl.Pipeline:
+    """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> Transform
+    -> Trainer -> (latest blessed model) -> Evaluator -> Pusher."""
+    recipe = config.recipe_spec
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=config.data_root,
+        input_config=tfx.proto.Input(splits=[
+            tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
+        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+            tfx.proto.SplitConfig.Split(name='train', hash_buckets=config.split.train_buckets),
+            tfx.proto.SplitConfig.Split(name='eval', hash_buckets=config.split.eval_buckets),
+        ])))
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs['statistics'], schema=schema_gen.outputs['schema'])
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs['examples'],
+        schema=schema_gen.outputs['schema'],
+        preprocessing_fn=recipe.preprocessing_fn,
+        force_tf_compat_v1=config.transform_tf_compat_v1,
+        disable_statistics=not config.transform_statistics)
+
+    components: List = [example_gen, statistics_gen, schema_gen, example_validator, transform]
+
+    base_model = None
+    if config.warm_start:
+        latest_model = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        ).with_id('latest_model_resolver')
+        components.append(latest_model)
+        base_model = latest_model.outputs['model']
+
+    trainer = tfx.components.Trainer(
+        run_fn=TRAINER_RUN_FN,
+        examples=transform.outputs['transformed_examples'],
+        transform_graph=transform.outputs['transform_graph'],
+        schema=schema_gen.outputs['schema'],
+        base_model=base_model,
+        train_args=tfx.proto.TrainArgs(num_steps=config.resolved_train_steps()),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.resolved_eval_steps()),
+        custom_config=config.trainer_config.to_custom_config())
+
+    baseline = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id('latest_blessed_model_resolver')
+
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs['examples'],
+        model=trainer.outputs['model'],
+        baseline_model=baseline.outputs['model'],
+        eval_config=eval_config(recipe))
+
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs['model'],
+        model_blessing=evaluator.outputs['blessing'],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+
+    components += [trainer, baseline, evaluator, pusher]
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.name,
+        pipeline_root=config.pipeline_root,
+        components=components,
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_pipeline_args),
+    )

@@ -1,0 +1,102 @@
+"""What a pipeline run did, read back from ML Metadata (the source of truth TFX writes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import tensorflow_model_analysis as tfma
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+_STATE_NAMES = {
+    metadata_store_pb2.Execution.COMPLETE: 'complete',
+    metadata_store_pb2.Execution.CACHED: 'cached',
+    metadata_store_pb2.Execution.FAILED: 'failed',
+    metadata_store_pb2.Execution.RUNNING: 'running',
+    metadata_store_pb2.Execution.NEW: 'new',
+    metadata_store_pb2.Execution.CANCELED: 'canceled',
+}
+
+
+@dataclass
+class ComponentRun:
+    node_id: str
+    state: str
+    seconds: float
+
+
+@dataclass
+class RunReport:
+    """One pipeline run: component states and times, eval metrics, blessing, push."""
+
+    run_id: str
+    components: List[ComponentRun] = field(default_factory=list)
+    metrics: Dict[str, float] = field(default_factory=dict)
+    blessed: Optional[bool] = None
+    pushed: Optional[bool] = None
+    pushed_model: Optional[str] = None
+    model_uri: Optional[str] = None
+    evaluation_uri: Optional[str] = None
+
+    def state_of(self, node_id: str) -> Optional[str]:
+        return next((c.state for c in self.components if c.node_id == node_id), None)
+
+
+def _prop(artifact: metadata_store_pb2.Artifact, name: str):
+    value = artifact.custom_properties.get(name) or artifact.properties.get(name)
+    if value is None:
+        return None
+    return value.int_value if value.HasField('int_value') else value.string_value
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
+    """The overall-slice metrics of a TFMA evaluation, by metric name."""
+    for record in tfma.load_metrics(evaluation_uri):
+        if not record.slice_key.single_slice_keys:
+            return {kv.key.name: kv.value.double_value.value for kv in record.metric_keys_and_values
+                    if kv.value.HasField('double_value')}
+    return {}
+
+
+def latest_run(metadata_path: str, pipeline_name: str) -> Optional[RunReport]:
+    """The most recent run of ``pipeline_name`` in the SQLite store at ``metadata_path``."""
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    store = metadata_store.MetadataStore(config)
+    pipeline_ctx = store.get_context_by_type_and_name('pipeline', pipeline_name)
+    if pipeline_ctx is None:
+        return None
+    pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
+    runs = [c for c in store.get_contexts_by_type('pipeline_run')
+            if any(e.id in pipeline_executions for e in store.get_executions_by_context(c.id))]
+    if not runs:
+        return None
+    run = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    report = RunReport(run_id=run.name)
+    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.create_time_since_epoch)
+    prefix = pipeline_name + '.'
+    for execution in executions:
+        node = next((c.name for c in store.get_contexts_by_execution(execution.id)
+                     if c.type == 'node' or c.name.startswith(prefix)), str(execution.id))
+        node_id = node[len(prefix):] if node.startswith(prefix) else node
+        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
+        report.components.append(ComponentRun(
+            node_id, _STATE_NAMES.get(execution.last_known_state, 'unknown'), seconds))
+        outputs = [ev.artifact_id for ev in store.get_events_by_execution_ids([execution.id])
+                   if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
+        for artifact in store.get_artifacts_by_id(outputs):
+            type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
+            if type_name == 'ModelEvaluation':
+                report.evaluation_uri = artifact.uri
+            elif type_name == 'ModelBlessing':
+                report.blessed = _prop(artifact, 'blessed') == 1
+            elif type_name == 'PushedModel':
+                report.pushed = _prop(artifact, 'pushed') == 1
+                report.pushed_model = _prop(artifact, 'pushed_destination') or None
+            elif type_name == 'Model':
+                report.model_uri = artifact.uri
+    if report.evaluation_uri:
+        report.metrics = overall_metrics(report.evaluation_uri)
+    return report

@@ -1,0 +1,110 @@
+"""run_fn on a real (small) Transform output: train, checkpoint, export, warm start.
+
+The Transform output is the one of the session's housing pipeline run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer executor does
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.recipes import get_recipe
+from components.trainer import run_fn
+from components.trainer.adapter import ESTIMATOR_SUBDIR
+from components.trainer.config import TrainerConfig
+from pipelines.data import load_schema
+from tests.conftest import csv_rows
+from tests.serving import examples_from_rows
+
+pytestmark = pytest.mark.e2e  # reuses the housing pipeline run's Transform output
+
+
+def _latest(path: Path) -> str:
+    return str(max(path.iterdir(), key=lambda p: int(p.name)))
+
+
+def _fn_args(run_dir: Path, work: Path, steps: int, config: TrainerConfig, base_model=None):
+    transform = run_dir / 'pipeline' / 'Transform'
+    examples = standard_artifacts.Examples()
+    examples.uri = _latest(transform / 'transformed_examples')
+    examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+    graph = standard_artifacts.TransformGraph()
+    graph.uri = _latest(transform / 'transform_graph')
+    fn_args = fn_args_utils.get_common_fn_args(
+        {'examples': [examples], 'transform_graph': [graph]},
+        {'train_args': f'{{"num_steps": {steps}}}', 'eval_args': '{"num_steps": 2}'},
+        working_dir=str(work / 'working'))
+    fn_args.serving_model_dir = str(work / 'model' / 'Format-Serving')
+    fn_args.eval_model_dir = str(work / 'model' / 'Format-TFMA')
+    fn_args.model_run_dir = str(work / 'model_run')
+    fn_args.custom_config = config.to_custom_config()
+    fn_args.base_model = base_model
+    return fn_args
+
+
+def _global_step(model_run_dir: str) -> int:
+    checkpoint = tf.train.latest_checkpoint(str(Path(model_run_dir) / ESTIMATOR_SUBDIR))
+    return int(tf.train.load_checkpoint(checkpoint).get_tensor('global_step'))
+
+
+def _kernel(saved_model_dir: str) -> np.ndarray:
+    return tf.train.load_checkpoint(f'{saved_model_dir}/variables/variables').get_tensor('prediction/kernel')
+
+
+@pytest.fixture(scope='module')
+def trained(housing_run, tmp_path_factory):
+    work = tmp_path_factory.mktemp('run-fn')
+    fn_args = _fn_args(housing_run.run_dir, work, 60, TrainerConfig(recipe='housing'))
+    run_fn(fn_args)
+    return fn_args
+
+
+def test_trains_the_requested_steps_with_checkpoints_in_model_run_dir(trained):
+    assert _global_step(trained.model_run_dir) == 60
+    events = list((Path(trained.model_run_dir) / ESTIMATOR_SUBDIR).glob('events.out.tfevents.*'))
+    assert events, 'TensorBoard events belong to the model run directory'
+    assert not list(Path(trained.serving_model_dir).glob('*.ckpt*')), 'no checkpoints in the Model artifact'
+
+
+def test_exports_serving_and_eval_models(trained, housing_csv):
+    recipe = get_recipe('housing')
+    assert (Path(trained.serving_model_dir) / 'saved_model.pb').exists()
+    assert (Path(trained.eval_model_dir) / 'saved_model.pb').exists()
+    model = tf.saved_model.load(trained.serving_model_dir)
+    rows = csv_rows(housing_csv, 3)
+    serialized = examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key])
+    out = model.signatures['regression'](inputs=tf.constant(serialized))['outputs'].numpy()
+    assert out.shape == (3, 1) and np.all(np.isfinite(out))
+
+
+def test_users_own_builder_by_dotted_path(housing_run, tmp_path):
+    config = TrainerConfig(recipe='housing', model_builder='tests.components.trainer.builders.numeric_only',
+                           hparams={'optimizer': 'Adam', 'learning_rate': 0.01})
+    fn_args = _fn_args(housing_run.run_dir, tmp_path, 20, config)
+    run_fn(fn_args)
+    model = tf.saved_model.load(fn_args.serving_model_dir)
+    assert 'regression' in model.signatures
+
+
+def test_misnamed_model_input_is_a_clear_error(housing_run, tmp_path):
+    config = TrainerConfig(recipe='housing', model_builder='tests.components.trainer.builders.misnamed_input')
+    with pytest.raises(ValueError, match=r"model inputs \['rooms'\] are not transformed features"):
+        run_fn(_fn_args(housing_run.run_dir, tmp_path, 5, config))
+    assert not Path(tmp_path / 'model').exists(), 'nothing is exported'
+
+
+def test_warm_start_from_base_model(trained, housing_run, tmp_path):
+    # Learning rate 0: whatever the new run holds after training came from the base model.
+    config = TrainerConfig(recipe='housing', hparams={'learning_rate': 0.0})
+    fn_args = _fn_args(housing_run.run_dir, tmp_path, 3, config, base_model=trained.serving_model_dir)
+    run_fn(fn_args)
+    np.testing.assert_allclose(_kernel(fn_args.serving_model_dir), _kernel(trained.serving_model_dir))
+    # Without a base model the same settings start from fresh weights.
+    fresh = _fn_args(housing_run.run_dir, tmp_path / 'fresh', 3, config)
+    run_fn(fresh)
+    assert not np.allclose(_kernel(fresh.serving_model_dir), _kernel(trained.serving_model_dir))

@@ -1,0 +1,67 @@
+"""Model building, the input-name mapping and compile rules of the Trainer."""
+
+from __future__ import annotations
+
+import pytest
+import tensorflow as tf
+
+from components.trainer.model import (
+    build_model,
+    check_model_inputs,
+    compile_model,
+    import_by_path,
+    make_optimizer,
+)
+
+
+def _model(*names):
+    inputs = {n: tf.keras.Input(shape=(), name=n) for n in names}
+    x = tf.keras.layers.Concatenate()([tf.keras.layers.Reshape((1,))(i) for i in inputs.values()])
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(1, name='prediction')(x))
+
+
+def test_matching_inputs_pass():
+    assert check_model_inputs(_model('a_xf', 'b_xf'), ['a_xf', 'b_xf', 'y_xf'], 'y_xf') == ['a_xf', 'b_xf']
+
+
+def test_mismatch_lists_model_inputs_and_features():
+    with pytest.raises(ValueError) as e:
+        check_model_inputs(_model('a_xf', 'typo'), ['a_xf', 'b_xf', 'y_xf'], 'y_xf')
+    message = str(e.value)
+    assert "['typo']" in message and "['a_xf', 'typo']" in message and "['a_xf', 'b_xf']" in message
+
+
+def test_label_as_input_is_refused():
+    with pytest.raises(ValueError, match='label'):
+        check_model_inputs(_model('a_xf', 'y_xf'), ['a_xf', 'y_xf'], 'y_xf')
+
+
+def test_compile_uses_legacy_optimizer_with_its_settings():
+    model = compile_model(_model('a'), 'regression', {'optimizer': 'Ftrl', 'learning_rate': 0.02})
+    assert isinstance(model.optimizer, tf.keras.optimizers.legacy.Ftrl)
+    assert model.optimizer.get_config()['learning_rate'] == pytest.approx(0.02)
+
+
+def test_builder_compiled_with_new_optimizer_is_refused():
+    model = _model('a')
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss='mse')
+    with pytest.raises(ValueError, match='legacy'):
+        compile_model(model, 'regression', {})
+
+
+def test_builder_compiled_with_legacy_optimizer_is_kept():
+    model = _model('a')
+    optimizer = tf.keras.optimizers.legacy.SGD(0.5)
+    model.compile(optimizer=optimizer, loss='mae')
+    assert compile_model(model, 'regression', {'optimizer': 'Adam'}).optimizer is optimizer
+
+
+def test_unknown_optimizer_and_bad_paths():
+    with pytest.raises(ValueError, match='unknown optimizer'):
+        make_optimizer('Lion', 0.1)
+    with pytest.raises(ValueError, match='cannot import module'):
+        import_by_path('no_such_package.module.build')
+    with pytest.raises(ValueError, match='has no attribute'):
+        import_by_path('components.recipes.housing.model.no_such_builder')
+    with pytest.raises(ValueError, match='not a tf.keras.Model'):
+        build_model(lambda tft_output, hparams: 'not a model', None, {})

@@ -1,0 +1,92 @@
+"""The whole housing pipeline through LocalDagRunner, driven by the real ``tke run``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.recipes import get_recipe
+from pipelines.data import load_schema
+from pipelines.report import latest_run
+from tests.conftest import csv_rows
+from tests.serving import examples_from_rows
+
+pytestmark = pytest.mark.e2e
+
+EXECUTED = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'Transform',
+            'Trainer', 'latest_blessed_model_resolver', 'Evaluator', 'Pusher']
+
+
+def _report(run_dir: Path):
+    report = latest_run(str(run_dir / 'metadata.sqlite'), 'tke-housing')
+    assert report is not None
+    return report
+
+
+def test_every_component_runs_and_the_model_is_blessed_and_pushed(housing_run):
+    assert 'BLESSED' in housing_run.first.stdout
+    assert 'pushed model:' in housing_run.first.stdout
+    # TensorFlow/absl logs go to the log file, not the terminal.
+    assert 'oneDNN' not in housing_run.first.stdout + housing_run.first.stderr
+    assert 'oneDNN' in (housing_run.run_dir / 'tke.log').read_text()
+    conn = str(housing_run.run_dir / 'metadata.sqlite')
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = conn
+    store = metadata_store.MetadataStore(config)
+    # First run: every component executed (complete), none failed.
+    runs = sorted(store.get_contexts_by_type('pipeline_run'), key=lambda c: c.create_time_since_epoch)
+    assert len(runs) == 2
+    first = store.get_executions_by_context(runs[0].id)
+    states = {store.get_contexts_by_execution(e.id)[-1].name: e.last_known_state for e in first}
+    names = {name.split('.', 1)[-1] for name in states}
+    assert set(EXECUTED) <= names, names
+    assert all(s == metadata_store_pb2.Execution.COMPLETE for s in states.values()), states
+
+
+def test_eval_metrics_are_real_and_pass_the_gate(housing_run):
+    report = _report(housing_run.run_dir)
+    recipe = get_recipe('housing')
+    rmse = report.metrics[recipe.gate.metric]
+    # Computed by TFMA over the whole eval split (about a third of 506 rows).
+    assert 120 <= report.metrics['example_count'] <= 220
+    assert math.isfinite(rmse) and 0 < rmse <= recipe.gate.bound
+    assert report.blessed is True
+
+
+def test_second_run_is_served_from_the_cache(housing_run):
+    assert housing_run.second.returncode == 0, housing_run.second.stderr
+    report = _report(housing_run.run_dir)
+    states = {c.node_id: c.state for c in report.components}
+    for node in ['CsvExampleGen', 'StatisticsGen', 'Transform', 'Trainer', 'Evaluator']:
+        assert states[node] == 'cached', states
+    assert 'served from the cache' in housing_run.second.stdout
+    # Still exactly one pushed model: the cached Pusher pushed nothing new.
+    assert len(list((housing_run.run_dir / 'serving').iterdir())) == 1
+
+
+def test_pushed_model_serves_raw_examples_from_both_signatures(housing_run, housing_csv):
+    recipe = get_recipe('housing')
+    pushed = list((housing_run.run_dir / 'serving').iterdir())
+    assert len(pushed) == 1
+    model = tf.saved_model.load(str(pushed[0]))
+    assert {'serving_default', 'regression'} <= set(model.signatures)
+    rows = csv_rows(housing_csv, 7)
+    serialized = tf.constant(examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key]))
+
+    predict = model.signatures['serving_default'](examples=serialized)
+    values = predict[recipe.prediction_key].numpy()
+    assert values.shape == (7, 1)
+    assert np.all(np.isfinite(values))
+
+    regress = model.signatures['regression'](inputs=serialized)
+    assert regress['outputs'].shape == (7, 1)
+    np.testing.assert_allclose(regress['outputs'].numpy(), values, rtol=1e-5)
+    # A trained model, not a constant: predictions differ across houses.
+    assert values.std() > 0.5

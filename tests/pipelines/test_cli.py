@@ -1,0 +1,36 @@
+"""The ``tke`` command line, run as a real process."""
+
+from __future__ import annotations
+
+from tests.conftest import run_tke
+
+
+def test_recipes_lists_both():
+    result = run_tke('recipes')
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == ['housing', 'taxi']
+    assert '(default)' in result.stdout.splitlines()[0]
+
+
+def test_help_documents_the_options():
+    result = run_tke('run', '--help')
+    for option in ('--recipe', '--data', '--train-steps', '--eval-steps', '--output', '--verbose'):
+        assert option in result.stdout
+
+
+def test_unknown_recipe_is_a_clear_error(tmp_path):
+    result = run_tke('run', '--recipe', 'penguins', '--output', str(tmp_path))
+    assert result.returncode == 2
+    assert "unknown recipe 'penguins'; known recipes: housing, taxi" in result.stderr
+    assert not (tmp_path / 'metadata.sqlite').exists()
+
+
+def test_bad_data_is_refused_before_any_component_runs(tmp_path):
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'houses.csv').write_text('crim,zn\n1,2\n')
+    result = run_tke('run', '--data', str(data), '--output', str(tmp_path / 'run'))
+    assert result.returncode == 2
+    assert 'houses.csv: header lacks schema column(s)' in result.stderr
+    assert not (tmp_path / 'run').exists()

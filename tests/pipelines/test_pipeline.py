@@ -1,0 +1,81 @@
+"""create_pipeline: the wiring, built without running anything."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import tensorflow_model_analysis as tfma
+
+from components.recipes import get_recipe
+from pipelines.config import TRAINER_RUN_FN, PipelineConfig
+from pipelines.pipeline import create_pipeline, eval_config
+
+ORDER = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'Transform',
+         'Trainer', 'latest_blessed_model_resolver', 'Evaluator', 'Pusher']
+
+
+def _config(recipe='housing', **kw) -> PipelineConfig:
+    r = get_recipe(recipe)
+    return PipelineConfig(recipe=recipe, pipeline_root='/tmp/root', data_root=str(r.data_dir),
+                          schema_path=str(r.schema_path), serving_dir='/tmp/serving', **kw)
+
+
+def _steps(component, key: str) -> int:
+    value = component.exec_properties[key]
+    return json.loads(value)['num_steps'] if isinstance(value, str) else value.num_steps
+
+
+def test_components_in_order():
+    pipeline = create_pipeline(_config())
+    ids = [c.id for c in pipeline.components]
+    assert sorted(ids) == sorted(ORDER)
+    chain = ['CsvExampleGen', 'Transform', 'Trainer', 'Evaluator', 'Pusher']
+    assert [ids.index(c) for c in chain] == sorted(ids.index(c) for c in chain)
+    assert ids.index('StatisticsGen') < ids.index('ExampleValidator')
+    assert ids.index('ImportSchemaGen') < min(ids.index('ExampleValidator'), ids.index('Transform'))
+    assert ids.index('latest_blessed_model_resolver') < ids.index('Evaluator')
+    assert pipeline.pipeline_info.pipeline_name == 'tke-housing'
+
+
+def test_trainer_and_transform_use_dotted_paths_from_the_package():
+    components = {c.id: c for c in create_pipeline(_config(train_steps=7, eval_steps=3)).components}
+    trainer = components['Trainer']
+    assert trainer.exec_properties['run_fn'] == TRAINER_RUN_FN
+    assert trainer.exec_properties.get('module_file') is None
+    assert _steps(trainer, 'train_args') == 7
+    assert _steps(trainer, 'eval_args') == 3
+    assert components['Transform'].exec_properties['preprocessing_fn'] == \
+        'components.recipes.housing.preprocessing.preprocessing_fn'
+
+
+def test_recipe_defaults_and_warm_start():
+    recipe = get_recipe('taxi')
+    components = {c.id: c for c in create_pipeline(_config('taxi', warm_start=True)).components}
+    assert _steps(components['Trainer'], 'train_args') == recipe.train_steps
+    assert 'latest_model_resolver' in components
+    assert 'base_model' in components['Trainer'].inputs
+
+
+def test_pusher_requires_the_evaluator_blessing():
+    components = {c.id: c for c in create_pipeline(_config()).components}
+    assert components['Pusher'].inputs['model_blessing'].producer_component_id == 'Evaluator'
+    assert components['Evaluator'].inputs['baseline_model'].producer_component_id == \
+        'latest_blessed_model_resolver'
+
+
+@pytest.mark.parametrize('recipe_name', ['housing', 'taxi'])
+def test_eval_config_gates_on_the_recipe_metric(recipe_name):
+    recipe = get_recipe(recipe_name)
+    config = eval_config(recipe)
+    assert config.model_specs[0].signature_name == 'eval'
+    (spec,) = config.metrics_specs
+    threshold = spec.per_slice_thresholds[recipe.gate.metric].thresholds[0]
+    assert list(threshold.slicing_specs) == [tfma.SlicingSpec()], 'the gate is on the overall slice'
+    bound = threshold.threshold.value_threshold
+    if recipe.gate.higher_is_better:
+        assert bound.lower_bound.value == recipe.gate.bound
+        assert threshold.threshold.change_threshold.absolute.value == -recipe.gate.change_tolerance
+    else:
+        assert bound.upper_bound.value == recipe.gate.bound
+        assert threshold.threshold.change_threshold.absolute.value == recipe.gate.change_tolerance
