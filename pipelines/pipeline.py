@@ -8,8 +8,11 @@ import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components.baseline import LatestBlessedOtherModelStrategy
 from components.recipes.registry import Recipe
 from pipelines.config import TRAINER_RUN_FN, PipelineConfig
+
+BASELINE_RESOLVER_ID = 'baseline_model_resolver'
 
 
 def eval_config(recipe: Recipe) -> tfma.EvalConfig:
@@ -46,7 +49,7 @@ def create_pipeline(config: PipelineConfig,
                     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
                     ) -> tfx.dsl.Pipeline:
     """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> Transform
-    -> Trainer -> (latest blessed model) -> Evaluator -> Pusher."""
+    -> Trainer -> (baseline: latest blessed other model) -> Evaluator -> Pusher."""
     recipe = config.recipe_spec
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
@@ -89,10 +92,11 @@ def create_pipeline(config: PipelineConfig,
         custom_config=config.trainer_config.to_custom_config())
 
     baseline = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        strategy_class=LatestBlessedOtherModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id('latest_blessed_model_resolver')
+        candidate=trainer.outputs['model'],
+    ).with_id(BASELINE_RESOLVER_ID)
 
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs['examples'],

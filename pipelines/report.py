@@ -59,27 +59,36 @@ def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
     return {}
 
 
-def latest_run(metadata_path: str, pipeline_name: str) -> Optional[RunReport]:
-    """The most recent run of ``pipeline_name`` in the SQLite store at ``metadata_path``."""
+def all_runs(metadata_path: str, pipeline_name: str) -> List[RunReport]:
+    """Every run of ``pipeline_name`` in the SQLite store at ``metadata_path``, oldest first."""
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
     store = metadata_store.MetadataStore(config)
     pipeline_ctx = store.get_context_by_type_and_name('pipeline', pipeline_name)
     if pipeline_ctx is None:
-        return None
+        return []
     pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
     runs = [c for c in store.get_contexts_by_type('pipeline_run')
             if any(e.id in pipeline_executions for e in store.get_executions_by_context(c.id))]
-    if not runs:
-        return None
-    run = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    runs.sort(key=lambda c: (c.create_time_since_epoch, c.id))
+    return [_run_report(store, run, pipeline_name) for run in runs]
+
+
+def latest_run(metadata_path: str, pipeline_name: str) -> Optional[RunReport]:
+    """The most recent run of ``pipeline_name``, or None."""
+    runs = all_runs(metadata_path, pipeline_name)
+    return runs[-1] if runs else None
+
+
+def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Context,
+                pipeline_name: str) -> RunReport:
     report = RunReport(run_id=run.name)
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.create_time_since_epoch)
     prefix = pipeline_name + '.'
     for execution in executions:
         node = next((c.name for c in store.get_contexts_by_execution(execution.id)
-                     if c.type == 'node' or c.name.startswith(prefix)), str(execution.id))
+                     if c.name.startswith(prefix)), str(execution.id))
         node_id = node[len(prefix):] if node.startswith(prefix) else node
         seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
         report.components.append(ComponentRun(

@@ -28,11 +28,20 @@ class CliRun:
     stderr: str
 
 
-def run_tke(*args: str, timeout: int = 900) -> CliRun:
-    """Runs the installed ``tke`` console script as a user would."""
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_tke(*args: str, timeout: int = 900, importable_tests: bool = False) -> CliRun:
+    """Runs the installed ``tke`` console script as a user would.
+
+    ``importable_tests`` puts the repository on PYTHONPATH, as a user does for a
+    model builder module of their own that is not installed.
+    """
     tke = Path(sys.executable).with_name('tke')
-    proc = subprocess.run([str(tke), *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+    env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
+    if importable_tests:
+        env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
+    proc = subprocess.run([str(tke), *args], capture_output=True, text=True, timeout=timeout, env=env)
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -113,7 +113,10 @@ def to_estimator(model: tf.keras.Model, run_config: tf.estimator.RunConfig, task
                  prediction_key: str, class_labels: Sequence[str] = (),
                  base_model_dir: Optional[str] = None) -> tf.estimator.Estimator:
     """Converts a compiled Keras model with model_to_estimator and adds the task signature."""
-    keras_estimator = tf.keras.estimator.model_to_estimator(keras_model=model, config=run_config)
+    # Name-based ('saver') checkpoints: variables keep their layer names
+    # (prediction/kernel), which is what Estimator's warm start and TF1 tools match on.
+    keras_estimator = tf.keras.estimator.model_to_estimator(
+        keras_model=model, config=run_config, checkpoint_format='saver')
     warm_start = base_model_warm_start(base_model_dir, model) if base_model_dir else None
     if warm_start is None:
         # model_to_estimator warm-starts from the Keras model's own weights (saved

@@ -11,14 +11,14 @@ import tensorflow as tf
 
 from components.recipes import get_recipe
 from pipelines.data import load_schema
-from pipelines.report import latest_run
+from pipelines.report import all_runs, latest_run
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
 pytestmark = pytest.mark.e2e
 
 EXECUTED = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'Transform',
-            'Trainer', 'latest_blessed_model_resolver', 'Evaluator', 'Pusher']
+            'Trainer', 'baseline_model_resolver', 'Evaluator', 'Pusher']
 
 
 def _report(run_dir: Path):
@@ -33,21 +33,12 @@ def test_every_component_runs_and_the_model_is_blessed_and_pushed(housing_run):
     # TensorFlow/absl logs go to the log file, not the terminal.
     assert 'oneDNN' not in housing_run.first.stdout + housing_run.first.stderr
     assert 'oneDNN' in (housing_run.run_dir / 'tke.log').read_text()
-    conn = str(housing_run.run_dir / 'metadata.sqlite')
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = conn
-    store = metadata_store.MetadataStore(config)
-    # First run: every component executed (complete), none failed.
-    runs = sorted(store.get_contexts_by_type('pipeline_run'), key=lambda c: c.create_time_since_epoch)
+    runs = all_runs(str(housing_run.run_dir / 'metadata.sqlite'), 'tke-housing')
     assert len(runs) == 2
-    first = store.get_executions_by_context(runs[0].id)
-    states = {store.get_contexts_by_execution(e.id)[-1].name: e.last_known_state for e in first}
-    names = {name.split('.', 1)[-1] for name in states}
-    assert set(EXECUTED) <= names, names
-    assert all(s == metadata_store_pb2.Execution.COMPLETE for s in states.values()), states
+    states = {c.node_id: c.state for c in runs[0].components}
+    assert sorted(states) == sorted(EXECUTED)
+    assert set(states.values()) == {'complete'}, states
+    assert runs[0].blessed is True and runs[0].pushed is True
 
 
 def test_eval_metrics_are_real_and_pass_the_gate(housing_run):
@@ -62,10 +53,12 @@ def test_eval_metrics_are_real_and_pass_the_gate(housing_run):
 
 def test_second_run_is_served_from_the_cache(housing_run):
     assert housing_run.second.returncode == 0, housing_run.second.stderr
-    report = _report(housing_run.run_dir)
-    states = {c.node_id: c.state for c in report.components}
-    for node in ['CsvExampleGen', 'StatisticsGen', 'Transform', 'Trainer', 'Evaluator']:
-        assert states[node] == 'cached', states
+    second = all_runs(str(housing_run.run_dir / 'metadata.sqlite'), 'tke-housing')[1]
+    states = {c.node_id: c.state for c in second.components}
+    # Resolvers are queries, not executions to cache; every component is cached.
+    for node in EXECUTED:
+        if not node.endswith('resolver'):
+            assert states[node] == 'cached', states
     assert 'served from the cache' in housing_run.second.stdout
     # Still exactly one pushed model: the cached Pusher pushed nothing new.
     assert len(list((housing_run.run_dir / 'serving').iterdir())) == 1
@@ -90,3 +83,27 @@ def test_pushed_model_serves_raw_examples_from_both_signatures(housing_run, hous
     np.testing.assert_allclose(regress['outputs'].numpy(), values, rtol=1e-5)
     # A trained model, not a constant: predictions differ across houses.
     assert values.std() > 0.5
+
+
+def test_a_failed_run_keeps_pushed_models_and_the_store(housing_run):
+    from tests.conftest import run_tke
+
+    before = sorted(p.name for p in (housing_run.run_dir / 'serving').iterdir())
+    failed = run_tke('run', '--recipe', 'housing', '--output', str(housing_run.run_dir),
+                     '--train-steps', '5', '--model-builder', 'tests.components.trainer.builders.misnamed_input',
+                     importable_tests=True)
+    assert failed.returncode == 1
+    assert 'the pipeline failed' in failed.stderr
+    assert "model inputs ['rooms'] are not transformed features" in failed.stderr
+    assert sorted(p.name for p in (housing_run.run_dir / 'serving').iterdir()) == before
+    # The store still answers, and still holds the blessed run.
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(housing_run.run_dir / 'metadata.sqlite')
+    store = metadata_store.MetadataStore(config)
+    blessings = store.get_artifacts_by_type('ModelBlessing')
+    assert any(b.custom_properties['blessed'].int_value == 1 for b in blessings)
+    failed_states = [e.last_known_state for e in store.get_executions()]
+    assert metadata_store_pb2.Execution.FAILED in failed_states

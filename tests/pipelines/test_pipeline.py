@@ -12,7 +12,7 @@ from pipelines.config import TRAINER_RUN_FN, PipelineConfig
 from pipelines.pipeline import create_pipeline, eval_config
 
 ORDER = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'Transform',
-         'Trainer', 'latest_blessed_model_resolver', 'Evaluator', 'Pusher']
+         'Trainer', 'baseline_model_resolver', 'Evaluator', 'Pusher']
 
 
 def _config(recipe='housing', **kw) -> PipelineConfig:
@@ -34,7 +34,8 @@ def test_components_in_order():
     assert [ids.index(c) for c in chain] == sorted(ids.index(c) for c in chain)
     assert ids.index('StatisticsGen') < ids.index('ExampleValidator')
     assert ids.index('ImportSchemaGen') < min(ids.index('ExampleValidator'), ids.index('Transform'))
-    assert ids.index('latest_blessed_model_resolver') < ids.index('Evaluator')
+    # The baseline is chosen once the candidate exists (it must not be the candidate).
+    assert ids.index('Trainer') < ids.index('baseline_model_resolver') < ids.index('Evaluator')
     assert pipeline.pipeline_info.pipeline_name == 'tke-housing'
 
 
@@ -61,7 +62,7 @@ def test_pusher_requires_the_evaluator_blessing():
     components = {c.id: c for c in create_pipeline(_config()).components}
     assert components['Pusher'].inputs['model_blessing'].producer_component_id == 'Evaluator'
     assert components['Evaluator'].inputs['baseline_model'].producer_component_id == \
-        'latest_blessed_model_resolver'
+        'baseline_model_resolver'
 
 
 @pytest.mark.parametrize('recipe_name', ['housing', 'taxi'])
