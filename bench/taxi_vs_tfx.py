@@ -102,9 +102,9 @@ def main() -> None:
     print()
     for name, (_, report) in results.items():
         m = report.metrics
+        examples = m.get('example_count', m.get('post_export_metrics/example_count', 0))
         print(f'{name:<12} eval AUC {m.get("auc", float("nan")):.4f}  accuracy '
-              f'{m.get("accuracy", float("nan")):.4f}  examples {m.get("example_count", 0):.0f}  '
-              f'blessed {report.blessed}')
+              f'{m.get("accuracy", float("nan")):.4f}  examples {examples:.0f}  blessed {report.blessed}')
     if 'tfx-anchor' in results:
         ours_wall, ours = results['tke-taxi']
         anchor_wall, anchor = results['tfx-anchor']
