@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
 from components.recipes.registry import DEFAULT_RECIPE, get_recipe, recipe_names
-from pipelines.local_runner import BEAM_MODES, LocalRunConfig, RunDirectoryBusy, prepare, run_pipeline
+from pipelines.config import ANOMALY_GATE_SETTINGS
+from pipelines.local_runner import (
+    BEAM_MODES,
+    LocalRunConfig,
+    RunDirectoryBusy,
+    prepare,
+    run_pipeline,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -59,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help='override a hyperparameter (JSON value), e.g. --hparam learning_rate=0.01; repeatable')
     run.add_argument('--warm-start', action='store_true',
                      help='warm-start the Trainer from the latest model of this run directory')
+    run.add_argument('--anomaly-gate', choices=ANOMALY_GATE_SETTINGS, default='error',
+                     help='stop before Transform when ExampleValidator finds anomalies of this severity '
+                          'or worse (default: error)')
     run.add_argument('--no-cache', action='store_true', help='run every component even if nothing changed')
     run.add_argument('--verbose', action='store_true',
                      help='show TensorFlow/absl/Beam logs on the terminal instead of only in tke.log')
@@ -161,7 +171,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = LocalRunConfig(
         recipe=args.recipe, data_dir=args.data, output_dir=args.output, train_steps=args.train_steps,
         eval_steps=args.eval_steps, beam_mode=args.beam_mode, enable_cache=not args.no_cache,
-        warm_start=args.warm_start, model_builder=args.model_builder, hparams=dict(args.hparam))
+        warm_start=args.warm_start, anomaly_gate=args.anomaly_gate, model_builder=args.model_builder,
+        hparams=dict(args.hparam))
     try:
         pipeline_config, paths, data = prepare(config)
     except ValueError as e:

@@ -9,6 +9,7 @@ from components.recipes.registry import Recipe, get_recipe
 from components.trainer.config import TrainerConfig
 
 TRAINER_RUN_FN = 'components.trainer.run_fn'
+ANOMALY_GATE_SETTINGS = ('error', 'warning', 'off')
 
 
 @dataclass
@@ -35,6 +36,8 @@ class PipelineConfig:
       beam_pipeline_args: passed to every Beam-based component.
       enable_cache: reuse results of executions whose inputs did not change.
       warm_start: wire the latest trained model into the Trainer as its base model.
+      anomaly_gate: stop the run before Transform when ExampleValidator finds anomalies
+        of this severity or worse: 'error' (default), 'warning', or 'off'.
       transform_tf_compat_v1: build the transform graph in TF1 mode (no tf.function
         tracing: much faster analysis; the Estimator serving graph is TF1 anyway).
       transform_statistics: let Transform compute pre/post-transform statistics
@@ -53,6 +56,7 @@ class PipelineConfig:
     beam_pipeline_args: List[str] = field(default_factory=list)
     enable_cache: bool = True
     warm_start: bool = False
+    anomaly_gate: str = 'error'
     transform_tf_compat_v1: bool = True
     transform_statistics: bool = False
     split: EvalSplitConfig = field(default_factory=EvalSplitConfig)
@@ -68,6 +72,10 @@ class PipelineConfig:
     @property
     def trainer_config(self) -> TrainerConfig:
         return self.trainer or TrainerConfig(recipe=self.recipe)
+
+    def __post_init__(self) -> None:
+        if self.anomaly_gate not in ANOMALY_GATE_SETTINGS:
+            raise ValueError(f'anomaly_gate must be one of {ANOMALY_GATE_SETTINGS}, got {self.anomaly_gate!r}')
 
     def resolved_train_steps(self) -> int:
         return self.train_steps if self.train_steps is not None else self.recipe_spec.train_steps

@@ -40,6 +40,7 @@ class LocalRunConfig:
     beam_mode: str = 'auto'
     enable_cache: bool = True
     warm_start: bool = False
+    anomaly_gate: str = 'error'
     model_builder: Optional[str] = None
     hparams: Dict[str, Any] = field(default_factory=dict)
 
@@ -112,6 +113,7 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
         beam_pipeline_args=beam_args(config.beam_mode, summary.bytes),
         enable_cache=config.enable_cache,
         warm_start=config.warm_start,
+        anomaly_gate=config.anomaly_gate,
     )
     return pipeline_config, paths, summary
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import List, Optional
 
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components.anomaly_gate import AnomalyGate
 from components.baseline import LatestBlessedOtherModelStrategy
 from components.recipes.registry import Recipe
 from pipelines.config import TRAINER_RUN_FN, PipelineConfig
+from pipelines.fingerprint import trainer_fingerprint, transform_fingerprint
 
 BASELINE_RESOLVER_ID = 'baseline_model_resolver'
 
@@ -45,6 +48,23 @@ def eval_config(recipe: Recipe) -> tfma.EvalConfig:
     )
 
 
+def check_fail_closed(components: List) -> None:
+    """Refuses a pipeline in which a Pusher could push a model nobody evaluated.
+
+    TFX's Pusher pushes unconditionally when it has no ``model_blessing`` input.
+    """
+    for component in components:
+        if isinstance(component, tfx.components.Pusher):
+            blessing = component.inputs.get('model_blessing')
+            if blessing is None:
+                raise ValueError(
+                    f'{component.id} has no model_blessing: it would push every model, evaluated or '
+                    'not. Wire an Evaluator\'s blessing into it.')
+            if blessing.producer_component_id not in {c.id for c in components}:
+                raise ValueError(f'{component.id} takes its blessing from '
+                                 f'{blessing.producer_component_id!r}, which is not in this pipeline')
+
+
 def create_pipeline(config: PipelineConfig,
                     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
                     ) -> tfx.dsl.Pipeline:
@@ -68,9 +88,19 @@ def create_pipeline(config: PipelineConfig,
         schema=schema_gen.outputs['schema'],
         preprocessing_fn=recipe.preprocessing_fn,
         force_tf_compat_v1=config.transform_tf_compat_v1,
+        # Not read by the preprocessing_fn: it puts the code's hash in the cache key.
+        custom_config={'code_fingerprint': transform_fingerprint(recipe)},
         disable_statistics=not config.transform_statistics)
 
-    components: List = [example_gen, statistics_gen, schema_gen, example_validator, transform]
+    components: List = [example_gen, statistics_gen, schema_gen, example_validator]
+    if config.anomaly_gate != 'off':
+        gate = AnomalyGate(anomalies=example_validator.outputs['anomalies'],
+                           min_severity=config.anomaly_gate).with_id('AnomalyGate')
+        # No data flows from the gate to Transform: the edge only orders them, so a
+        # failing gate stops the run before Transform and Trainer.
+        transform.add_upstream_node(gate)
+        components.append(gate)
+    components.append(transform)
 
     base_model = None
     if config.warm_start:
@@ -81,6 +111,9 @@ def create_pipeline(config: PipelineConfig,
         components.append(latest_model)
         base_model = latest_model.outputs['model']
 
+    trainer_config = dataclasses.replace(
+        config.trainer_config,
+        code_fingerprint=trainer_fingerprint(recipe, config.trainer_config.model_builder))
     trainer = tfx.components.Trainer(
         run_fn=TRAINER_RUN_FN,
         examples=transform.outputs['transformed_examples'],
@@ -89,7 +122,7 @@ def create_pipeline(config: PipelineConfig,
         base_model=base_model,
         train_args=tfx.proto.TrainArgs(num_steps=config.resolved_train_steps()),
         eval_args=tfx.proto.EvalArgs(num_steps=config.resolved_eval_steps()),
-        custom_config=config.trainer_config.to_custom_config())
+        custom_config=trainer_config.to_custom_config())
 
     baseline = tfx.dsl.Resolver(
         strategy_class=LatestBlessedOtherModelStrategy,
@@ -111,6 +144,7 @@ def create_pipeline(config: PipelineConfig,
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
 
     components += [trainer, baseline, evaluator, pusher]
+    check_fail_closed(components)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=config.pipeline_root,

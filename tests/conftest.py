@@ -31,16 +31,18 @@ class CliRun:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_tke(*args: str, timeout: int = 900, importable_tests: bool = False) -> CliRun:
+def run_tke(*args: str, timeout: int = 900, importable_tests: bool = False,
+            extra_pythonpath: str | None = None) -> CliRun:
     """Runs the installed ``tke`` console script as a user would.
 
-    ``importable_tests`` puts the repository on PYTHONPATH, as a user does for a
-    model builder module of their own that is not installed.
+    ``importable_tests`` / ``extra_pythonpath`` put the repository / a folder on
+    PYTHONPATH, as a user does for a model builder module that is not installed.
     """
     tke = Path(sys.executable).with_name('tke')
     env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
-    if importable_tests:
-        env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
+    paths = [extra_pythonpath, str(REPO_ROOT) if importable_tests else None, env.get('PYTHONPATH')]
+    if any(paths[:2]):
+        env['PYTHONPATH'] = os.pathsep.join(p for p in paths if p)
     proc = subprocess.run([str(tke), *args], capture_output=True, text=True, timeout=timeout, env=env)
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 

@@ -28,6 +28,30 @@ from components.trainer.model import (
 ESTIMATOR_SUBDIR = 'estimator'
 
 
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN; nothing was exported, so nothing can be pushed."""
+
+
+class _StepRecorder(tf.compat.v1.train.SessionRunHook):
+    """Remembers the global step of the last step run, to name the step that diverged.
+
+    Runs before Estimator's own NanTensorHook, which raises in the same step.
+    """
+
+    def __init__(self) -> None:
+        self.step = 0
+
+    def begin(self) -> None:
+        self._global_step = tf.compat.v1.train.get_global_step()
+
+    def before_run(self, run_context):
+        return tf.compat.v1.train.SessionRunArgs(self._global_step)
+
+    def after_run(self, run_context, run_values) -> None:
+        # The value read during a step is the count before the step's own increment.
+        self.step = int(run_values.results) + 1
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Builds the Keras model, converts it, trains with train_and_evaluate, exports."""
     config = TrainerConfig.from_custom_config(fn_args.custom_config)
@@ -59,12 +83,19 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                              recipe.transformed_label_key, input_names, size,
                              shuffle=shuffle, seed=config.random_seed)
 
+    steps = _StepRecorder()
     train_spec = tf.estimator.TrainSpec(
-        input_fn(fn_args.train_files, batch_size, True), max_steps=fn_args.train_steps)
+        input_fn(fn_args.train_files, batch_size, True), max_steps=fn_args.train_steps, hooks=[steps])
     eval_spec = tf.estimator.EvalSpec(
         input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps,
         start_delay_secs=0, throttle_secs=config.eval_throttle_secs)
-    metrics, _ = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+    try:
+        metrics, _ = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+    except tf.compat.v1.train.NanLossDuringTrainingError as e:
+        raise TrainingDivergedError(
+            f'the training loss became NaN at step {steps.step} of {fn_args.train_steps} '
+            f'(recipe {recipe.name!r}, hyperparameters {hparams}); nothing was exported. '
+            'Lower the learning rate or check the data for extreme values.') from e
     logging.info('final training-time evaluation: %s', metrics)
 
     if not run_config.is_chief:

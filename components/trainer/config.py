@@ -33,6 +33,8 @@ class TrainerConfig:
       save_summary_steps: TensorBoard summary cadence.
       eval_throttle_secs: minimum seconds between evaluations during training.
       random_seed: graph-level seed, for repeatable runs.
+      code_fingerprint: hash of the Trainer's code (set by create_pipeline); part of
+        TFX's cache key, so changed code is never served from a stale cache.
     """
 
     recipe: str
@@ -43,6 +45,7 @@ class TrainerConfig:
     save_summary_steps: int = 100
     eval_throttle_secs: int = 60
     random_seed: Optional[int] = 42
+    code_fingerprint: Optional[str] = None
 
     def to_custom_config(self) -> Dict[str, Any]:
         # Namespaced: TFX extensions (e.g. Vertex AI Training) add keys of their own.

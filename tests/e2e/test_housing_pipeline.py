@@ -17,7 +17,7 @@ from tests.serving import examples_from_rows
 
 pytestmark = pytest.mark.e2e
 
-EXECUTED = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'Transform',
+EXECUTED = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'AnomalyGate', 'Transform',
             'Trainer', 'baseline_model_resolver', 'Evaluator', 'Pusher']
 
 

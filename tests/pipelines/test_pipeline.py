@@ -6,12 +6,13 @@ import json
 
 import pytest
 import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
 
 from components.recipes import get_recipe
 from pipelines.config import TRAINER_RUN_FN, PipelineConfig
-from pipelines.pipeline import create_pipeline, eval_config
+from pipelines.pipeline import check_fail_closed, create_pipeline, eval_config
 
-ORDER = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'Transform',
+ORDER = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'AnomalyGate', 'Transform',
          'Trainer', 'baseline_model_resolver', 'Evaluator', 'Pusher']
 
 
@@ -32,7 +33,9 @@ def test_components_in_order():
     assert sorted(ids) == sorted(ORDER)
     chain = ['CsvExampleGen', 'Transform', 'Trainer', 'Evaluator', 'Pusher']
     assert [ids.index(c) for c in chain] == sorted(ids.index(c) for c in chain)
-    assert ids.index('StatisticsGen') < ids.index('ExampleValidator')
+    assert ids.index('StatisticsGen') < ids.index('ExampleValidator') < ids.index('AnomalyGate')
+    # The gate stops the run before Transform and Trainer.
+    assert ids.index('AnomalyGate') < ids.index('Transform')
     assert ids.index('ImportSchemaGen') < min(ids.index('ExampleValidator'), ids.index('Transform'))
     # The baseline is chosen once the candidate exists (it must not be the candidate).
     assert ids.index('Trainer') < ids.index('baseline_model_resolver') < ids.index('Evaluator')
@@ -58,6 +61,15 @@ def test_recipe_defaults_and_warm_start():
     assert 'base_model' in components['Trainer'].inputs
 
 
+def test_anomaly_gate_can_be_turned_off_or_set_to_warnings():
+    ids = [c.id for c in create_pipeline(_config(anomaly_gate='off')).components]
+    assert 'AnomalyGate' not in ids
+    gate = {c.id: c for c in create_pipeline(_config(anomaly_gate='warning')).components}['AnomalyGate']
+    assert gate.exec_properties['min_severity'] == 'warning'
+    with pytest.raises(ValueError, match='anomaly_gate must be one of'):
+        _config(anomaly_gate='sometimes')
+
+
 def test_pusher_requires_the_evaluator_blessing():
     components = {c.id: c for c in create_pipeline(_config()).components}
     assert components['Pusher'].inputs['model_blessing'].producer_component_id == 'Evaluator'
@@ -80,3 +92,15 @@ def test_eval_config_gates_on_the_recipe_metric(recipe_name):
     else:
         assert bound.upper_bound.value == recipe.gate.bound
         assert threshold.threshold.change_threshold.absolute.value == recipe.gate.change_tolerance
+
+
+def test_a_pusher_without_blessing_is_refused_at_build_time():
+    components = list(create_pipeline(_config()).components)
+    trainer = next(c for c in components if c.id == 'Trainer')
+    unguarded = tfx.components.Pusher(
+        model=trainer.outputs['model'],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory='/tmp/x')))
+    with pytest.raises(ValueError, match='has no model_blessing: it would push every model'):
+        check_fail_closed(components + [unguarded])
+    check_fail_closed(components)  # the pipeline as built passes

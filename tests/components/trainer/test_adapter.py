@@ -5,6 +5,7 @@ The Transform output is the one of the session's housing pipeline run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.recipes import get_recipe
 from components.trainer import run_fn
-from components.trainer.adapter import ESTIMATOR_SUBDIR
+from components.trainer.adapter import ESTIMATOR_SUBDIR, TrainingDivergedError
 from components.trainer.config import TrainerConfig
 from pipelines.data import load_schema
 from tests.conftest import csv_rows
@@ -109,3 +110,14 @@ def test_warm_start_from_base_model(trained, housing_run, tmp_path):
     fresh = _fn_args(housing_run.run_dir, tmp_path / 'fresh', 3, config)
     run_fn(fresh)
     assert not np.allclose(_kernel(fresh.serving_model_dir), _kernel(trained.serving_model_dir))
+
+
+def test_nan_loss_stops_training_naming_the_step(housing_run, tmp_path):
+    # An absurd learning rate makes the linear model blow up within a few steps.
+    config = TrainerConfig(recipe='housing', hparams={'optimizer': 'SGD', 'learning_rate': 1e30})
+    fn_args = _fn_args(housing_run.run_dir, tmp_path, 50, config)
+    with pytest.raises(TrainingDivergedError, match=r'loss became NaN at step (\d+) of 50') as error:
+        run_fn(fn_args)
+    step = int(re.search(r'step (\d+)', str(error.value)).group(1))
+    assert 1 <= step < 50
+    assert not (tmp_path / 'model').exists(), 'nothing is exported'

@@ -1,0 +1,72 @@
+"""Fingerprints of the code behind dotted paths, for correct caching.
+
+TFX's cache key holds a component's inputs and execution properties. A
+``preprocessing_fn`` or model builder named by dotted path is just a string
+there: edit the function and TFX would still reuse the old Transform/Trainer
+result. We put a hash of the source files into the execution properties, so a
+code change invalidates exactly the components whose code changed.
+
+What is hashed, per dotted path: every ``.py`` file in the folder of the module
+that defines it (a recipe's folder, or your own module's folder), plus the
+shared code the component runs (``components/recipes/*.py``; for the Trainer also
+``components/trainer/``). Modules imported from elsewhere are not followed: after
+changing such a module, run once with ``--no-cache``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Iterable, List
+
+from components.recipes.registry import PROJECT_ROOT, Recipe
+
+COMPONENTS_DIR = PROJECT_ROOT / 'components'
+
+
+def module_folder(dotted_path: str) -> Path:
+    """The folder of the module that defines ``dotted_path`` (found without importing it)."""
+    module_name = dotted_path.rpartition('.')[0]
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ImportError:
+        spec = None
+    if spec is None or not spec.origin or spec.origin in ('built-in', 'frozen'):
+        raise ValueError(f'cannot locate the source of {dotted_path!r} (module {module_name!r})')
+    return Path(spec.origin).resolve().parent
+
+
+def _py_files(location: Path, recursive: bool) -> List[Path]:
+    if location.is_file():
+        return [location]
+    return sorted(location.rglob('*.py') if recursive else location.glob('*.py'))
+
+
+def source_fingerprint(locations: Iterable[tuple]) -> str:
+    """sha256 over (relative path, content) of the ``.py`` files at ``(path, recursive)`` locations."""
+    digest = hashlib.sha256()
+    files = sorted({f for location, recursive in locations for f in _py_files(Path(location), recursive)})
+    for path in files:
+        try:
+            name = path.relative_to(PROJECT_ROOT)
+        except ValueError:
+            name = path
+        digest.update(str(name).encode() + b'\0' + path.read_bytes() + b'\0')
+    return digest.hexdigest()[:16]
+
+
+def transform_fingerprint(recipe: Recipe) -> str:
+    return source_fingerprint([
+        (module_folder(recipe.preprocessing_fn), False),
+        (COMPONENTS_DIR / 'recipes', False),
+    ])
+
+
+def trainer_fingerprint(recipe: Recipe, model_builder: str | None) -> str:
+    return source_fingerprint([
+        (module_folder(model_builder or recipe.model_builder), False),
+        (module_folder(recipe.model_builder), False),
+        (COMPONENTS_DIR / 'recipes', False),
+        (COMPONENTS_DIR / 'trainer', True),
+    ])

@@ -1,0 +1,57 @@
+"""Code fingerprints: the same code gives the same key, changed code another one."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from components.recipes import get_recipe
+from pipelines.fingerprint import module_folder, source_fingerprint, trainer_fingerprint, transform_fingerprint
+
+
+@pytest.fixture()
+def user_module(tmp_path, monkeypatch):
+    package = tmp_path / 'my_models'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    (package / 'dnn.py').write_text('def build(tft_output, hparams):\n    return None\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield package
+    sys.modules.pop('my_models.dnn', None)
+    sys.modules.pop('my_models', None)
+
+
+def test_stable_for_unchanged_code():
+    housing = get_recipe('housing')
+    assert transform_fingerprint(housing) == transform_fingerprint(housing)
+    assert trainer_fingerprint(housing, None) == trainer_fingerprint(housing, None)
+
+
+def test_recipes_have_their_own_fingerprints():
+    housing, taxi = get_recipe('housing'), get_recipe('taxi')
+    assert transform_fingerprint(housing) != transform_fingerprint(taxi)
+    assert trainer_fingerprint(housing, None) != trainer_fingerprint(taxi, None)
+
+
+def test_editing_a_user_builder_changes_the_trainer_fingerprint(user_module):
+    housing = get_recipe('housing')
+    assert module_folder('my_models.dnn.build') == user_module
+    before = trainer_fingerprint(housing, 'my_models.dnn.build')
+    assert before != trainer_fingerprint(housing, None)
+    (user_module / 'dnn.py').write_text('def build(tft_output, hparams):\n    return 1\n')
+    assert trainer_fingerprint(housing, 'my_models.dnn.build') != before
+
+
+def test_source_fingerprint_covers_file_contents(tmp_path):
+    (tmp_path / 'a.py').write_text('x = 1\n')
+    first = source_fingerprint([(tmp_path, False)])
+    (tmp_path / 'notes.txt').write_text('not code')
+    assert source_fingerprint([(tmp_path, False)]) == first
+    (tmp_path / 'a.py').write_text('x = 2\n')
+    assert source_fingerprint([(tmp_path, False)]) != first
+
+
+def test_unlocatable_module_is_a_clear_error():
+    with pytest.raises(ValueError, match='cannot locate the source'):
+        module_folder('no_such_package_xyz.build')
