@@ -113,6 +113,7 @@ def create_pipeline(config: PipelineConfig,
 
     trainer_config = dataclasses.replace(
         config.trainer_config,
+        checkpoint_root=config.trainer_config.checkpoint_root or f'{config.pipeline_root.rstrip("/")}/checkpoints',
         code_fingerprint=trainer_fingerprint(recipe, config.trainer_config.model_builder))
     trainer = tfx.components.Trainer(
         run_fn=TRAINER_RUN_FN,

@@ -6,6 +6,9 @@ Used as ``Trainer(run_fn='components.trainer.run_fn', custom_config=TrainerConfi
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 
 import tensorflow as tf
@@ -52,6 +55,25 @@ class _StepRecorder(tf.compat.v1.train.SessionRunHook):
         self.step = int(run_values.results) + 1
 
 
+def checkpoint_dir(fn_args: tfx.components.FnArgs, config: TrainerConfig) -> str:
+    """Where this training keeps its checkpoints.
+
+    TFX gives every execution, a retry included, a new model run directory, so a
+    Trainer killed mid-training would start again from step 0. With a
+    ``checkpoint_root``, the folder is keyed by everything that defines the
+    training (input data, transform graph, code, settings, steps, base model): a
+    re-run of the same training finds the checkpoints of the killed one.
+    """
+    if not config.checkpoint_root:
+        return os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR)
+    key = json.dumps({
+        'train_files': sorted(fn_args.train_files), 'eval_files': sorted(fn_args.eval_files),
+        'transform_graph': fn_args.transform_graph_path, 'train_steps': fn_args.train_steps,
+        'base_model': fn_args.base_model, 'trainer': dataclasses.asdict(config),
+    }, sort_keys=True)
+    return os.path.join(config.checkpoint_root, hashlib.sha256(key.encode()).hexdigest()[:20])
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Builds the Keras model, converts it, trains with train_and_evaluate, exports."""
     config = TrainerConfig.from_custom_config(fn_args.custom_config)
@@ -69,8 +91,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     input_names = check_model_inputs(model, transformed_keys, recipe.transformed_label_key)
     compile_model(model, recipe.task, hparams)
 
-    run_config = est.make_run_config(
-        os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR), config, fn_args.train_steps)
+    model_dir = checkpoint_dir(fn_args, config)
+    latest = tf.train.latest_checkpoint(model_dir)
+    if latest:
+        logging.info('Trainer resumes from checkpoint %s (step %s of %d)', latest,
+                     latest.rsplit('-', 1)[-1], fn_args.train_steps)
+    run_config = est.make_run_config(model_dir, config, fn_args.train_steps)
     estimator = est.to_estimator(
         model, run_config, recipe.task, recipe.prediction_key, recipe.class_labels,
         base_model_dir=fn_args.base_model)
@@ -113,3 +139,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         fn_args.eval_model_dir, scratch)
     logging.info('exported serving model to %s and eval model to %s',
                  fn_args.serving_model_dir, fn_args.eval_model_dir)
+    if model_dir != os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR):
+        # Exported: checkpoints and TensorBoard events join the ModelRun artifact.
+        export.move_tree(model_dir, os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR))
+

@@ -33,6 +33,10 @@ class TrainerConfig:
       save_summary_steps: TensorBoard summary cadence.
       eval_throttle_secs: minimum seconds between evaluations during training.
       random_seed: graph-level seed, for repeatable runs.
+      checkpoint_root: where checkpoints live while training (set by create_pipeline to
+        ``<pipeline_root>/checkpoints``). Each training gets a folder keyed by its inputs,
+        code and settings, so a Trainer that was killed and is run again finds its
+        checkpoints and resumes. None: checkpoints go straight to the model run directory.
       code_fingerprint: hash of the Trainer's code (set by create_pipeline); part of
         TFX's cache key, so changed code is never served from a stale cache.
     """
@@ -45,6 +49,7 @@ class TrainerConfig:
     save_summary_steps: int = 100
     eval_throttle_secs: int = 60
     random_seed: Optional[int] = 42
+    checkpoint_root: Optional[str] = None
     code_fingerprint: Optional[str] = None
 
     def to_custom_config(self) -> Dict[str, Any]:

@@ -59,22 +59,22 @@ def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput,
 def export_serving_model(estimator: tf.estimator.Estimator, receiver_fn: Callable, target_dir: str,
                          scratch_dir: str) -> str:
     exported = estimator.export_saved_model(scratch_dir, receiver_fn)
-    return _move_into_place(_as_str(exported), target_dir)
+    return move_tree(_as_str(exported), target_dir)
 
 
 def export_eval_model(estimator: tf.estimator.Estimator, receiver_fn: Callable, target_dir: str,
                       scratch_dir: str) -> str:
     exported = tfma.export.export_eval_savedmodel(
         estimator=estimator, export_dir_base=scratch_dir, eval_input_receiver_fn=receiver_fn)
-    return _move_into_place(_as_str(exported), target_dir)
+    return move_tree(_as_str(exported), target_dir)
 
 
 def _as_str(path: str | bytes) -> str:
     return path.decode() if isinstance(path, bytes) else path
 
 
-def _move_into_place(source_dir: str, target_dir: str) -> str:
-    """Copies a directory tree (works on local disks and object stores alike)."""
+def move_tree(source_dir: str, target_dir: str) -> str:
+    """Moves a directory tree by copy and delete (object stores have no directory rename)."""
     fileio = tfx.dsl.io.fileio
     for dirpath, _, filenames in fileio.walk(source_dir):
         relative = os.path.relpath(dirpath, source_dir)
