@@ -75,3 +75,17 @@ def test_new_category_stops_taxi(taxi_csv, tmp_path, monkeypatch):
 
     message = _run('taxi', data, tmp_path / 'run', monkeypatch)
     assert "column 'payment_type'" in message and 'Bitcoin' in message
+
+
+def test_an_extra_column_is_stopped_by_the_gate_naming_it(housing_csv, tmp_path):
+    from tests.conftest import run_tke
+
+    data = tmp_path / 'data'
+    data.mkdir()
+    lines = housing_csv.read_text().splitlines()
+    extra = [lines[0] + ',house_id'] + [f'{line},{i}' for i, line in enumerate(lines[1:200])]
+    (data / 'houses.csv').write_text('\n'.join(extra) + '\n')
+    result = run_tke('run', '--data', str(data), '--output', str(tmp_path / 'run'), '--train-steps', '5')
+    assert result.returncode == 1
+    assert "column 'house_id'" in result.stderr and 'New column' in result.stderr, result.stderr
+    assert 'Transform and Trainer were not run' in result.stderr
