@@ -18,7 +18,7 @@ done
 if command -v uv >/dev/null 2>&1; then
   p=$(uv python find 3.10 2>/dev/null) && candidates+=("$p")
 fi
-for root in "${PYENV_ROOT:-}" "$HOME/.pyenv" /root/.pyenv; do
+for root in "${PYENV_ROOT:-}" "$HOME/.pyenv"; do
   [ -n "$root" ] || continue
   for p in "$root"/versions/3.10*/bin/python; do
     [ -e "$p" ] && candidates+=("$p")
@@ -36,13 +36,13 @@ done
 if [ -n "${PYTHON:-}" ]; then
   echo "error: PYTHON=$PYTHON is not a working Python 3.10 (with venv)." >&2
 fi
-cat >&2 <<'MSG'
-error: Python 3.10 was not found (TFX 1.15 and TensorFlow 2.15, the last release
-with tf.estimator and model_to_estimator, need Python 3.10).
-Install one, then run make again, for example:
-  uv python install 3.10              (with uv)
-  pyenv install 3.10                  (with pyenv)
-  sudo apt-get install python3.10 python3.10-venv   (Debian/Ubuntu)
-or point at an existing interpreter: make run PYTHON=/path/to/python3.10
-MSG
+{
+  echo 'error: Python 3.10 was not found (TFX 1.15 and TensorFlow 2.15, the last release'
+  echo 'with tf.estimator and model_to_estimator, need Python 3.10).'
+  echo 'Install one, then run make again, for example:'
+  echo '  uv python install 3.10              (with uv)'
+  echo '  pyenv install 3.10                  (with pyenv)'
+  echo '  sudo apt-get install python3.10 python3.10-venv   (Debian/Ubuntu)'
+  echo 'or point at an existing interpreter: make run PYTHON=/path/to/python3.10'
+} >&2
 exit 1
