@@ -81,3 +81,8 @@ def housing_csv() -> Path:
 @pytest.fixture(scope='session')
 def taxi_csv() -> Path:
     return get_recipe('taxi').data_dir / 'chicago_taxi.csv'
+
+
+@pytest.fixture(scope='session')
+def digits_csv() -> Path:
+    return get_recipe('digits').data_dir / 'digits.csv'

@@ -78,10 +78,11 @@ class Recipe:
 
 def _load_recipes() -> Dict[str, Recipe]:
     # Imported here so that each recipe's constants stay in its own package.
+    from components.recipes.digits.features import RECIPE as digits
     from components.recipes.housing.features import RECIPE as housing
     from components.recipes.taxi.features import RECIPE as taxi
 
-    return {r.name: r for r in (housing, taxi)}
+    return {r.name: r for r in (housing, taxi, digits)}
 
 
 DEFAULT_RECIPE = 'housing'

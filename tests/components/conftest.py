@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.recipes import get_recipe
+from components.recipes.digits.preprocessing import preprocessing_fn as digits_fn
 from components.recipes.housing.preprocessing import preprocessing_fn as housing_fn
 from components.recipes.taxi.preprocessing import preprocessing_fn as taxi_fn
 from pipelines.data import load_schema
@@ -24,3 +25,10 @@ def taxi_tft(tmp_path_factory, taxi_csv):
     return write_transform_output(taxi_fn, csv_rows(taxi_csv, 300),
                                   load_schema(get_recipe('taxi').schema_path),
                                   str(tmp_path_factory.mktemp('taxi-tft')))
+
+
+@pytest.fixture(scope='session')
+def digits_tft(tmp_path_factory, digits_csv):
+    return write_transform_output(digits_fn, csv_rows(digits_csv, 50),
+                                  load_schema(get_recipe('digits').schema_path),
+                                  str(tmp_path_factory.mktemp('digits-tft')))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from tests.conftest import run_tke
 
 
-def test_recipes_lists_both():
+def test_recipes_lists_all():
     result = run_tke('recipes')
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ['housing', 'taxi']
+    assert names == ['housing', 'taxi', 'digits']
     assert '(default)' in result.stdout.splitlines()[0]
 
 
@@ -22,7 +22,7 @@ def test_help_documents_the_options():
 def test_unknown_recipe_is_a_clear_error(tmp_path):
     result = run_tke('run', '--recipe', 'penguins', '--output', str(tmp_path))
     assert result.returncode == 2
-    assert "unknown recipe 'penguins'; known recipes: housing, taxi" in result.stderr
+    assert "unknown recipe 'penguins'; known recipes: digits, housing, taxi" in result.stderr
     assert not (tmp_path / 'metadata.sqlite').exists()
 
 

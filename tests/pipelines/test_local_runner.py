@@ -30,7 +30,7 @@ def test_everything_under_one_run_directory(tmp_path):
 
 
 def test_bad_settings_fail_before_running(tmp_path):
-    with pytest.raises(ValueError, match="unknown recipe 'nope'; known recipes: housing, taxi"):
+    with pytest.raises(ValueError, match="unknown recipe 'nope'; known recipes: digits, housing, taxi"):
         prepare(LocalRunConfig(recipe='nope'))
     with pytest.raises(ValueError, match='train steps must be at least 1'):
         prepare(LocalRunConfig(train_steps=0, output_dir=str(tmp_path)))

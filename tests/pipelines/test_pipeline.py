@@ -77,7 +77,7 @@ def test_pusher_requires_the_evaluator_blessing():
         'baseline_model_resolver'
 
 
-@pytest.mark.parametrize('recipe_name', ['housing', 'taxi'])
+@pytest.mark.parametrize('recipe_name', ['housing', 'taxi', 'digits'])
 def test_eval_config_gates_on_the_recipe_metric(recipe_name):
     recipe = get_recipe(recipe_name)
     config = eval_config(recipe)

@@ -9,7 +9,8 @@ from components.recipes import get_recipe
 from components.trainer.model import build_model, check_model_inputs, import_by_path
 
 
-@pytest.mark.parametrize('recipe_name, fixture', [('housing', 'housing_tft'), ('taxi', 'taxi_tft')])
+@pytest.mark.parametrize('recipe_name, fixture',
+                         [('housing', 'housing_tft'), ('taxi', 'taxi_tft'), ('digits', 'digits_tft')])
 def test_model_inputs_are_transform_outputs(recipe_name, fixture, request):
     recipe = get_recipe(recipe_name)
     tft_output = request.getfixturevalue(fixture)
@@ -19,7 +20,12 @@ def test_model_inputs_are_transform_outputs(recipe_name, fixture, request):
     # Every transformed feature but the label feeds the model.
     assert sorted(inputs) == sorted(k for k in features if k != recipe.transformed_label_key)
     assert model.output_names == [recipe.prediction_key]
-    assert all(i.shape.rank == 1 for i in model.inputs), 'TFT scalars arrive as [batch]'
+    # Each input has the rank of its transformed feature: TFT scalars arrive as [batch],
+    # fixed-length vectors (the digits image) as [batch, n] with the same n.
+    specs = tft_output.transformed_feature_spec()
+    for i in model.inputs:
+        spec_shape = list(specs[i.name.split(':')[0]].shape)
+        assert i.shape.as_list() == [None, *spec_shape], (i.name, i.shape, spec_shape)
 
 
 def test_housing_is_linear_with_batch_norm(housing_tft):
@@ -36,3 +42,17 @@ def test_taxi_is_wide_and_deep(taxi_tft):
     names = [layer.name for layer in model.layers]
     assert {'wide', 'deep_0', 'deep_1', 'wide_and_deep'} <= set(names)
     assert model.get_layer('prediction').activation is tf.keras.activations.sigmoid
+
+
+def test_digits_is_the_blog_posts_cnn(digits_tft):
+    recipe = get_recipe('digits')
+    model = build_model(import_by_path(recipe.model_builder), digits_tft, dict(recipe.hparams))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ['InputLayer', 'Reshape', 'Conv2D', 'Conv2D', 'MaxPooling2D', 'Dropout', 'Flatten',
+                     'Dense', 'Dropout', 'Dense']
+    convs = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [32, 64] and all(c.kernel_size == (3, 3) for c in convs)
+    assert model.input_shape == {'image_xf': (None, 64)}
+    prediction = model.get_layer('prediction')
+    assert prediction.units == 10 and prediction.activation is tf.keras.activations.softmax
+    assert model.output_shape == (None, 10)
