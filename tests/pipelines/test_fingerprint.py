@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import sys
 
 import pytest
 
+import pipelines.fingerprint as fp
 from components.recipes import get_recipe
 from pipelines.fingerprint import module_folder, source_fingerprint, trainer_fingerprint, transform_fingerprint
 
@@ -55,3 +58,25 @@ def test_source_fingerprint_covers_file_contents(tmp_path):
 def test_unlocatable_module_is_a_clear_error():
     with pytest.raises(ValueError, match='cannot locate the source'):
         module_folder('no_such_package_xyz.build')
+
+
+def test_editing_a_preprocessing_fn_changes_the_transform_fingerprint_only(user_module):
+    (user_module / 'prep.py').write_text('def preprocessing_fn(inputs):\n    return inputs\n')
+    recipe = dataclasses.replace(get_recipe('housing'), preprocessing_fn='my_models.prep.preprocessing_fn')
+    before_transform, before_trainer = transform_fingerprint(recipe), trainer_fingerprint(recipe, None)
+    (user_module / 'prep.py').write_text('def preprocessing_fn(inputs):\n    return dict(inputs)\n')
+    assert transform_fingerprint(recipe) != before_transform
+    assert trainer_fingerprint(recipe, None) == before_trainer
+
+
+def test_trainer_code_is_part_of_the_trainer_fingerprint(monkeypatch, tmp_path):
+    # A copy of components/ whose trainer code differs by one line.
+    fake = tmp_path / 'components'
+    shutil.copytree(fp.COMPONENTS_DIR, fake, ignore=shutil.ignore_patterns('__pycache__'))
+    housing = get_recipe('housing')
+    monkeypatch.setattr(fp, 'COMPONENTS_DIR', fake)
+    before = fp.trainer_fingerprint(housing, None)
+    with (fake / 'trainer' / 'adapter.py').open('a') as f:
+        f.write('\n# changed\n')
+    assert fp.trainer_fingerprint(housing, None) != before
+    assert fp.transform_fingerprint(housing) == fp.transform_fingerprint(housing)
