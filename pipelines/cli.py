@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
 from components.recipes.registry import DEFAULT_RECIPE, get_recipe, recipe_names
+from components.trainer.weights import WEIGHTS_FILE
 from pipelines.config import ANOMALY_GATE_SETTINGS
 from pipelines.local_runner import (
     BEAM_MODES,
@@ -164,7 +165,19 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
         print(f'  pushed model: {report.pushed_model}')
     else:
         print('  pushed model: none (not blessed; earlier pushed models are untouched)')
+    if recipe.weight_labels and report.model_run_uri:
+        _print_weights(Path(report.model_run_uri) / WEIGHTS_FILE)
     print(f'  log: {paths.log_path}')
+
+
+def _print_weights(path: Path, n: int = 8) -> None:
+    if not path.exists():
+        return
+    from components.trainer.weights import top_weights
+
+    print(f'  largest weights of the linear model (all of them: {path}):')
+    for entry in top_weights(str(path), n):
+        print(f"    {entry['weight']:+9.3f}  {entry['label']}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

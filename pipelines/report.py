@@ -37,6 +37,7 @@ class RunReport:
     pushed: Optional[bool] = None
     pushed_model: Optional[str] = None
     model_uri: Optional[str] = None
+    model_run_uri: Optional[str] = None
     evaluation_uri: Optional[str] = None
 
     def state_of(self, node_id: str) -> Optional[str]:
@@ -106,6 +107,8 @@ def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Con
                 report.pushed_model = _prop(artifact, 'pushed_destination') or None
             elif type_name == 'Model':
                 report.model_uri = artifact.uri
+            elif type_name == 'ModelRun':
+                report.model_run_uri = artifact.uri
     if report.evaluation_uri:
         report.metrics = overall_metrics(report.evaluation_uri)
     return report

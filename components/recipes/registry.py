@@ -56,6 +56,10 @@ class Recipe:
     hparams: Dict[str, Any] = field(default_factory=dict)
     # Raw features TFMA slices metrics by (besides the overall slice).
     slice_features: Tuple[str, ...] = ()
+    # For linear models: dotted path of labels(tf_transform_output) -> one label per input
+    # of the output unit, in order; run_fn then stores the labelled weights with the run
+    # (for the recipe's own model builder only).
+    weight_labels: Optional[str] = None
     # Relative to the project root; default schemas/<name>/ and data/<name>/.
     schema_relpath: Optional[str] = None
     data_relpath: Optional[str] = None

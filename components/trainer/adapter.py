@@ -27,6 +27,7 @@ from components.trainer.model import (
     compile_model,
     import_by_path,
 )
+from components.trainer.weights import WEIGHTS_FILE, linear_weights, write_weights
 
 ESTIMATOR_SUBDIR = 'estimator'
 
@@ -72,6 +73,13 @@ def checkpoint_dir(fn_args: tfx.components.FnArgs, config: TrainerConfig) -> str
         'base_model': fn_args.base_model, 'trainer': dataclasses.asdict(config),
     }, sort_keys=True)
     return os.path.join(config.checkpoint_root, hashlib.sha256(key.encode()).hexdigest()[:20])
+
+
+def _batch_norm_before_output(model: tf.keras.Model, output_name: str) -> str | None:
+    """The BatchNormalization layer feeding the output unit directly, if there is one."""
+    inbound = model.get_layer(output_name).inbound_nodes[0].inbound_layers
+    layer = inbound[0] if isinstance(inbound, list) else inbound
+    return layer.name if isinstance(layer, tf.keras.layers.BatchNormalization) else None
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -139,6 +147,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         fn_args.eval_model_dir, scratch)
     logging.info('exported serving model to %s and eval model to %s',
                  fn_args.serving_model_dir, fn_args.eval_model_dir)
+    # Labels describe the recipe's own model; a user's builder has its own layout.
+    if recipe.weight_labels and not config.model_builder:
+        labels = import_by_path(recipe.weight_labels)(tf_transform_output)
+        weights = linear_weights(estimator.get_variable_value, labels, recipe.prediction_key,
+                                 batch_norm_layer=_batch_norm_before_output(model, recipe.prediction_key))
+        write_weights(weights, os.path.join(fn_args.model_run_dir, WEIGHTS_FILE))
     if model_dir != os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR):
         # Exported: checkpoints and TensorBoard events join the ModelRun artifact.
         export.move_tree(model_dir, os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR))

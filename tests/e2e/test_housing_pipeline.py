@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -39,6 +40,18 @@ def test_every_component_runs_and_the_model_is_blessed_and_pushed(housing_run):
     assert sorted(states) == sorted(EXECUTED)
     assert set(states.values()) == {'complete'}, states
     assert runs[0].blessed is True and runs[0].pushed is True
+
+
+def test_labelled_weights_are_stored_with_the_run_and_printed(housing_run):
+    report = all_runs(str(housing_run.run_dir / 'metadata.sqlite'), 'tke-housing')[0]
+    weights = json.loads((Path(report.model_run_uri) / 'labelled_weights.json').read_text())
+    labels = [w['label'] for w in weights['weights']]
+    magnitudes = [abs(w['weight']) for w in weights['weights']]
+    assert magnitudes == sorted(magnitudes, reverse=True) and magnitudes[0] > 0
+    assert {'lstat', 'rm', 'chas=0'} <= set(labels)
+    assert 'largest weights of the linear model' in housing_run.first.stdout
+    top = weights['weights'][0]
+    assert f"{top['weight']:+9.3f}  {top['label']}" in housing_run.first.stdout
 
 
 def test_eval_metrics_are_real_and_pass_the_gate(housing_run):

@@ -37,4 +37,5 @@ RECIPE = Recipe(
     # eval RMSE within the step budget (see README, Benchmarks).
     hparams={'optimizer': 'Ftrl', 'learning_rate': 0.1, 'batch_size': 128},
     slice_features=('chas',),
+    weight_labels='components.recipes.housing.model.weight_labels',
 )

@@ -3,7 +3,7 @@ one-hot and crossed features, with BatchNormalization in front of one Dense unit
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -37,3 +37,25 @@ def build_keras_model(tf_transform_output: tft.TFTransformOutput, hparams: Dict[
     x = tf.keras.layers.BatchNormalization(name='batch_norm')(x)
     output = tf.keras.layers.Dense(1, name='prediction')(x)
     return tf.keras.Model(inputs=inputs, outputs=output, name='housing_linear')
+
+
+def weight_labels(tf_transform_output: tft.TFTransformOutput) -> List[str]:
+    """A readable label for each input of the output unit, in the order build_keras_model
+    concatenates them: numeric features, vocabulary values, buckets, crossed buckets."""
+    labels = list(F.NUMERIC_FEATURE_KEYS)
+    for key in F.CATEGORICAL_FEATURE_KEYS:
+        vocabulary = [v.decode() if isinstance(v, bytes) else str(v)
+                      for v in tf_transform_output.vocabulary_by_name(key)]
+        labels += [f'{key}={v}' for v in vocabulary] + [f'{key}=<other>'] * F.VOCAB_OOV_BUCKETS
+    for key in F.CROSS_FEATURE_KEYS:
+        labels += [f'{key} quantile bucket {i}' for i in range(F.CROSS_BUCKETS_PER_FEATURE)]
+    # Which (rm bucket, lstat bucket) pairs land in each hash bucket, with the preprocessing's hash.
+    n = F.CROSS_BUCKETS_PER_FEATURE
+    pairs = [(a, b) for a in range(n) for b in range(n)]
+    hashed = tf.strings.to_hash_bucket_fast([f'{a}_x_{b}' for a, b in pairs], F.CROSS_HASH_BUCKETS).numpy()
+    members: Dict[int, List[str]] = {}
+    first, second = F.CROSS_FEATURE_KEYS
+    for (a, b), bucket in zip(pairs, hashed, strict=True):
+        members.setdefault(int(bucket), []).append(f'{first} bucket {a} x {second} bucket {b}')
+    labels += [' | '.join(members.get(i, ['(unused hash bucket)'])) for i in range(F.CROSS_HASH_BUCKETS)]
+    return labels
