@@ -16,7 +16,7 @@ import tensorflow_transform as tft
 from absl import logging
 from tfx import v1 as tfx
 
-from components.recipes.registry import get_recipe
+from components.recipes.registry import Recipe, get_recipe
 from components.trainer import estimator as est
 from components.trainer import export
 from components.trainer.config import TrainerConfig
@@ -137,6 +137,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         logging.info('task %s/%d: not the chief, nothing to export',
                      run_config.task_type, run_config.task_id)
         return
+    _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
+
+
+def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe, estimator: tf.estimator.Estimator,
+                  model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, model_dir: str) -> None:
+    """The chief's exports: serving and eval SavedModels, labelled weights, checkpoints."""
     scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
     serving_spec = export.serving_feature_spec(tf_transform_output, recipe.label_key)
     export.export_serving_model(
@@ -156,4 +162,3 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     if model_dir != os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR):
         # Exported: checkpoints and TensorBoard events join the ModelRun artifact.
         export.move_tree(model_dir, os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR))
-
