@@ -140,8 +140,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
 
 
-def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe, estimator: tf.estimator.Estimator,
-                  model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, model_dir: str) -> None:
+def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+                  estimator: tf.estimator.Estimator, model: tf.keras.Model,
+                  tf_transform_output: tft.TFTransformOutput, model_dir: str) -> None:
     """The chief's exports: serving and eval SavedModels, labelled weights, checkpoints."""
     scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
     serving_spec = export.serving_feature_spec(tf_transform_output, recipe.label_key)
