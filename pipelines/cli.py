@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
 from components.recipes.registry import DEFAULT_RECIPE, get_recipe, recipe_names
-from components.trainer.weights import WEIGHTS_FILE
+from components.trainer.weights import WEIGHTS_FILE, top_weights
 from pipelines.config import ANOMALY_GATE_SETTINGS
 from pipelines.local_runner import (
     BEAM_MODES,
@@ -173,8 +173,6 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
 def _print_weights(path: Path, n: int = 8) -> None:
     if not path.exists():
         return
-    from components.trainer.weights import top_weights
-
     print(f'  largest weights of the linear model (all of them: {path}):')
     for entry in top_weights(str(path), n):
         print(f"    {entry['weight']:+9.3f}  {entry['label']}")

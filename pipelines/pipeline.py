@@ -53,6 +53,7 @@ def check_fail_closed(components: List) -> None:
 
     TFX's Pusher pushes unconditionally when it has no ``model_blessing`` input.
     """
+    ids = {c.id for c in components}
     for component in components:
         if isinstance(component, tfx.components.Pusher):
             blessing = component.inputs.get('model_blessing')
@@ -60,7 +61,7 @@ def check_fail_closed(components: List) -> None:
                 raise ValueError(
                     f'{component.id} has no model_blessing: it would push every model, evaluated or '
                     'not. Wire an Evaluator\'s blessing into it.')
-            if blessing.producer_component_id not in {c.id for c in components}:
+            if blessing.producer_component_id not in ids:
                 raise ValueError(f'{component.id} takes its blessing from '
                                  f'{blessing.producer_component_id!r}, which is not in this pipeline')
 

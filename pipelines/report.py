@@ -60,26 +60,35 @@ def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
     return {}
 
 
-def all_runs(metadata_path: str, pipeline_name: str) -> List[RunReport]:
-    """Every run of ``pipeline_name`` in the SQLite store at ``metadata_path``, oldest first."""
+def _open_readonly(metadata_path: str) -> metadata_store.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    store = metadata_store.MetadataStore(config)
+    return metadata_store.MetadataStore(config)
+
+
+def _run_contexts(store: metadata_store.MetadataStore, pipeline_name: str) -> List[metadata_store_pb2.Context]:
+    """The pipeline_run contexts holding executions of ``pipeline_name``, oldest first."""
     pipeline_ctx = store.get_context_by_type_and_name('pipeline', pipeline_name)
     if pipeline_ctx is None:
         return []
     pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
     runs = [c for c in store.get_contexts_by_type('pipeline_run')
             if any(e.id in pipeline_executions for e in store.get_executions_by_context(c.id))]
-    runs.sort(key=lambda c: (c.create_time_since_epoch, c.id))
-    return [_run_report(store, run, pipeline_name) for run in runs]
+    return sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+
+
+def all_runs(metadata_path: str, pipeline_name: str) -> List[RunReport]:
+    """Every run of ``pipeline_name`` in the SQLite store at ``metadata_path``, oldest first."""
+    store = _open_readonly(metadata_path)
+    return [_run_report(store, run, pipeline_name) for run in _run_contexts(store, pipeline_name)]
 
 
 def latest_run(metadata_path: str, pipeline_name: str) -> Optional[RunReport]:
-    """The most recent run of ``pipeline_name``, or None."""
-    runs = all_runs(metadata_path, pipeline_name)
-    return runs[-1] if runs else None
+    """The most recent run of ``pipeline_name``, or None (only that run's report is built)."""
+    store = _open_readonly(metadata_path)
+    runs = _run_contexts(store, pipeline_name)
+    return _run_report(store, runs[-1], pipeline_name) if runs else None
 
 
 def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Context,
