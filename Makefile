@@ -1,26 +1,34 @@
 # Quick start:  make run   (sets everything up, runs the housing pipeline)
 #               make test  (sets everything up, runs the test suite)
 VENV ?= .venv
+# The Kubeflow / Vertex AI compile environment (kfp 1.8 conflicts with the main stack).
+KFP_VENV ?= .venv-kfp
+export TKE_KFP_VENV := $(abspath $(KFP_VENV))
 PY := $(VENV)/bin/python
 RECIPE ?= housing
 ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-fast lint bench lock clean venv
+.PHONY: run test test-fast lint bench lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
 
 venv: $(VENV)/.installed
 
+$(KFP_VENV)/.installed: requirements-kfp.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
+	bash scripts/bootstrap.sh $(KFP_VENV) requirements-kfp.lock
+
+kfp-venv: $(KFP_VENV)/.installed
+
 run: venv
 	$(VENV)/bin/tke run --recipe $(RECIPE) $(ARGS)
 
-test: venv
+test: venv kfp-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: venv
+test-fast: venv kfp-venv
 	$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
 
 lint: venv
@@ -34,5 +42,16 @@ lock:
 	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements.in --universal \
 	  --python-version 3.10 -o requirements.lock
 
+# The compile environment's pins: Python 3.10 on Linux (kfp 1.8 has no universal resolve).
+lock-kfp:
+	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements-kfp.in --python-version 3.10 \
+	  --python-platform x86_64-unknown-linux-gnu -o requirements-kfp.lock
+
+# The pipeline image for Kubeflow / Vertex AI (needs docker): make image IMAGE=REGISTRY/tke:TAG [PUSH=1]
+image:
+	@test -n "$(IMAGE)" || { echo 'make image: set IMAGE=REGISTRY/NAME:TAG' >&2; exit 2; }
+	docker build -t $(IMAGE) .
+	$(if $(PUSH),docker push $(IMAGE))
+
 clean:
-	rm -rf $(VENV) .tools runs .pytest_cache
+	rm -rf $(VENV) $(KFP_VENV) .tools runs .pytest_cache

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, TextIO
 
 from components.recipes.registry import DEFAULT_RECIPE, get_recipe, recipe_names
 from components.trainer.weights import WEIGHTS_FILE, top_weights
+from kubeflow_runners import cli as kubeflow_cli
 from pipelines.config import ANOMALY_GATE_SETTINGS
 from pipelines.local_runner import (
     BEAM_MODES,
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--recipe', default=DEFAULT_RECIPE,
                      help=f'recipe name (default: {DEFAULT_RECIPE}; `tke recipes` lists them)')
     run.add_argument('--data', metavar='DIR',
-                     help="folder of CSV files with the recipe's columns (default: the shipped data/<recipe>)")
+                     help="folder of CSV files with the recipe's columns, or of *.tfrecord* files of tf.Examples "
+                          "for a TFRecord recipe such as mobilenet (default: the shipped data/<recipe>)")
     run.add_argument('--train-steps', type=int, metavar='N', help="training steps (default: the recipe's)")
     run.add_argument('--eval-steps', type=int, metavar='N', help="evaluation steps (default: the recipe's)")
     run.add_argument('--output', metavar='DIR', help='run directory (default: runs/<recipe>)')
@@ -65,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
                           "tf.keras.Model, instead of the recipe's")
     run.add_argument('--hparam', action='append', type=_parse_hparam, default=[], metavar='KEY=VALUE',
                      help='override a hyperparameter (JSON value), e.g. --hparam learning_rate=0.01; repeatable')
+    run.add_argument('--mode', choices=('estimator', 'keras-fit'), default='estimator',
+                     help='estimator: train the converted model with train_and_evaluate (default); keras-fit: '
+                     'Keras fit with EarlyStopping and ModelCheckpoint, then convert the best model '
+                     '(hparams steps_per_epoch, early_stopping_patience)')
+    run.add_argument('--keras-model', metavar='PATH',
+                     help='convert this saved, trained Keras model (.h5, .keras or SavedModel folder) instead of '
+                     "training one; it must take the recipe's transformed features")
+    run.add_argument('--allow-unsafe-keras-file', action='store_true',
+                     help='load --keras-model even if it holds Python code (Lambda layers), which loading runs')
+    run.add_argument('--canned-baseline', action='store_true',
+                     help="also train the recipe's pre-made Estimator (LinearRegressor/LinearClassifier or DNN) on "
+                     'the same data and show its metrics beside the Keras model\'s')
     run.add_argument('--warm-start', action='store_true',
                      help='warm-start the Trainer from the latest model of this run directory')
     run.add_argument('--anomaly-gate', choices=ANOMALY_GATE_SETTINGS, default='error',
@@ -73,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--no-cache', action='store_true', help='run every component even if nothing changed')
     run.add_argument('--verbose', action='store_true',
                      help='show TensorFlow/absl/Beam logs on the terminal instead of only in tke.log')
+    kubeflow_cli.add_subcommands(sub)  # compile, submit
     return parser
 
 
@@ -156,6 +171,8 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
     shown = {k: v for k, v in sorted(report.metrics.items()) if '/' not in k}
     if shown:
         print('  eval metrics (eval split, overall): ' + '  '.join(f'{k} {_fmt(v)}' for k, v in shown.items()))
+    if report.canned_metrics:
+        _print_comparison(report, recipe)
     gate = recipe.gate
     op = '>=' if gate.higher_is_better else '<='
     verdict = {True: 'BLESSED', False: 'NOT BLESSED', None: 'not evaluated'}[report.blessed]
@@ -168,6 +185,15 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
     if recipe.weight_labels and report.model_run_uri:
         _print_weights(Path(report.model_run_uri) / WEIGHTS_FILE)
     print(f'  log: {paths.log_path}')
+
+
+def _print_comparison(report, recipe) -> None:
+    ours, canned = report.keras_metrics_vs_canned, report.canned_metrics
+    names = [k for k in sorted(ours) if k in canned and '/' not in k and k != 'example_count']
+    print(f'  vs the pre-made {recipe.canned_baseline} Estimator (same data and steps):')
+    print(f'    {"metric":<12} {"keras":>10} {"canned":>10}')
+    for name in names:
+        print(f'    {name:<12} {_fmt(ours[name]):>10} {_fmt(canned[name]):>10}')
 
 
 def _print_weights(path: Path, n: int = 8) -> None:
@@ -183,7 +209,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         recipe=args.recipe, data_dir=args.data, output_dir=args.output, train_steps=args.train_steps,
         eval_steps=args.eval_steps, beam_mode=args.beam_mode, enable_cache=not args.no_cache,
         warm_start=args.warm_start, anomaly_gate=args.anomaly_gate, model_builder=args.model_builder,
-        hparams=dict(args.hparam))
+        hparams=dict(args.hparam), trainer_mode=args.mode.replace('-', '_'), keras_model_path=args.keras_model,
+        allow_unsafe_keras_file=args.allow_unsafe_keras_file, canned_baseline=args.canned_baseline)
     try:
         pipeline_config, paths, data = prepare(config)
     except ValueError as e:
@@ -222,6 +249,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == 'recipes':
         return _cmd_recipes()
+    if args.command in kubeflow_cli.COMMANDS:
+        return kubeflow_cli.run(args)
     return _cmd_run(args)
 
 

@@ -7,9 +7,16 @@ from typing import List, Optional
 
 from components.recipes.registry import Recipe, get_recipe
 from components.trainer.config import TrainerConfig
+from pipelines.cloud import CloudConfig
 
 TRAINER_RUN_FN = 'components.trainer.run_fn'
+# Node ids of the optional canned baseline (create_pipeline wires them, the run report skips them).
+CANNED_TRAINER_ID = 'CannedTrainer'
+CANNED_COMPARISON_ID = 'CannedComparison'
 ANOMALY_GATE_SETTINGS = ('error', 'warning', 'off')
+# 'latest_blessed_other': ours (components.baseline), a re-run is cached end to end;
+# 'latest_blessed': TFX's built-in strategy, the only kind KubeflowV2DagRunner (Vertex) compiles.
+BASELINE_STRATEGIES = ('latest_blessed_other', 'latest_blessed')
 
 
 @dataclass
@@ -42,6 +49,14 @@ class PipelineConfig:
         tracing: much faster analysis; the Estimator serving graph is TF1 anyway).
       transform_statistics: let Transform compute pre/post-transform statistics
         (StatisticsGen already covers the raw data).
+      baseline_strategy: the Evaluator's baseline resolver: 'latest_blessed_other' (ours,
+        default) or 'latest_blessed' (TFX's built-in; needed for Vertex AI Pipelines).
+      runtime_parameters: train steps, eval steps and data root become RuntimeParameters
+        of the compiled Kubeflow / Vertex spec (LocalDagRunner does not support them).
+      cloud: pipeline image and scale-out (Dataflow, Vertex AI Training, Vertex endpoint).
+      canned_baseline: also train the recipe's pre-made Estimator (LinearRegressor,
+        LinearClassifier, or DNN ones) on the same Transform output, and evaluate the
+        Keras model against it side by side (a second Evaluator; it gates nothing).
     """
 
     recipe: str
@@ -60,6 +75,10 @@ class PipelineConfig:
     transform_tf_compat_v1: bool = True
     transform_statistics: bool = False
     split: EvalSplitConfig = field(default_factory=EvalSplitConfig)
+    baseline_strategy: str = 'latest_blessed_other'
+    runtime_parameters: bool = False
+    cloud: CloudConfig = field(default_factory=CloudConfig)
+    canned_baseline: bool = False
 
     @property
     def recipe_spec(self) -> Recipe:
@@ -76,6 +95,9 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if self.anomaly_gate not in ANOMALY_GATE_SETTINGS:
             raise ValueError(f'anomaly_gate must be one of {ANOMALY_GATE_SETTINGS}, got {self.anomaly_gate!r}')
+        if self.baseline_strategy not in BASELINE_STRATEGIES:
+            raise ValueError(
+                f'baseline_strategy must be one of {BASELINE_STRATEGIES}, got {self.baseline_strategy!r}')
 
     def resolved_train_steps(self) -> int:
         return self.train_steps if self.train_steps is not None else self.recipe_spec.train_steps

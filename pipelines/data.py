@@ -3,7 +3,9 @@
 CsvExampleGen infers column types from the data, so a stray word in a numeric
 column silently turns the column into strings and the run fails much later, in
 Transform, with an error about tensors. Checking up front gives an error that
-names the file, the row and the column, and no run is started.
+names the file, the row and the column, and no run is started. Recipes whose data
+is TFRecord files of tf.Examples (``data_format='tfrecord'``) get the same check:
+every record must parse and carry the schema's features with the right kinds.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.recipes.registry import Recipe
 
+# The files ImportExampleGen reads from a TFRecord data folder (.tfrecord.gz: GZIP).
+TFRECORD_PATTERN = '*.tfrecord*'
+
 
 class DataError(ValueError):
-    """Bad input data; the message names the file, row and column."""
+    """Bad input data; the message names the file, row (or record) and column (or feature)."""
 
 
 @dataclass(frozen=True)
@@ -115,3 +120,75 @@ def validate_csv_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Sc
     if total_rows == 0:
         raise DataError(f'the CSV files in {data_dir} have a header but no data rows')
     return DataSummary(files=files, rows=total_rows, bytes=sum(p.stat().st_size for p in files))
+
+
+def validate_data_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Schema) -> DataSummary:
+    """The check that fits the recipe's ``data_format``."""
+    if recipe.data_format == 'tfrecord':
+        return validate_tfrecord_dir(data_dir, recipe, schema)
+    return validate_csv_dir(data_dir, recipe, schema)
+
+
+# tf.Example's value lists per schema type.
+_KINDS = {schema_pb2.INT: 'int64_list', schema_pb2.FLOAT: 'float_list', schema_pb2.BYTES: 'bytes_list'}
+
+
+def _tfrecords(path: Path) -> Iterator[bytes]:
+    import tensorflow as tf
+
+    compression = 'GZIP' if path.name.endswith('.gz') else ''
+    dataset = tf.data.TFRecordDataset(str(path), compression_type=compression)
+    index = 0
+    try:
+        for record in dataset:
+            yield record.numpy()
+            index += 1
+    except tf.errors.OpError as e:
+        raise DataError(f'{path}, record {index}: not readable as a TFRecord: {e.message}') from e
+
+
+def validate_tfrecord_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Schema) -> DataSummary:
+    """Raises DataError, naming the file, record index (from 0) and feature, for any record
+    that is not a tf.Example or lacks a schema feature, or has it with the wrong kind or count."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.example import example_pb2
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f'data folder {data_dir} does not exist (recipe {recipe.name!r})')
+    files = sorted(p for p in data_dir.glob(TFRECORD_PATTERN) if p.is_file())
+    if not files:
+        raise DataError(f'no {TFRECORD_PATTERN} file in data folder {data_dir} (recipe {recipe.name!r})')
+    rules = []
+    for feature in schema.feature:
+        if feature.type not in _KINDS:
+            continue
+        size = 1
+        for dim in feature.shape.dim:
+            size *= dim.size
+        rules.append((feature.name, _KINDS[feature.type], feature.presence.min_fraction >= 1.0,
+                      size if feature.HasField('shape') else None))
+    total = 0
+    for path in files:
+        for index, record in enumerate(_tfrecords(path)):
+            where = f'{path}, record {index}'
+            try:
+                example = example_pb2.Example.FromString(record)
+            except DecodeError as e:
+                raise DataError(f'{where}: not a tf.Example ({e})') from e
+            features = example.features.feature
+            for name, kind, required, size in rules:
+                if name not in features or features[name].WhichOneof('kind') is None:
+                    if required:
+                        raise DataError(f'{where}: feature {name!r} is missing, but the schema requires it')
+                    continue
+                actual = features[name].WhichOneof('kind')
+                if actual != kind:
+                    raise DataError(f'{where}, feature {name!r}: a {actual}, the schema wants a {kind}')
+                count = len(getattr(features[name], kind).value)
+                if size is not None and count != size:
+                    raise DataError(f'{where}, feature {name!r}: {count} values, the schema\'s shape holds {size}')
+            total += 1
+    if total == 0:
+        raise DataError(f'the TFRecord files in {data_dir} hold no records')
+    return DataSummary(files=files, rows=total, bytes=sum(p.stat().st_size for p in files))

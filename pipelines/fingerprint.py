@@ -70,3 +70,22 @@ def trainer_fingerprint(recipe: Recipe, model_builder: str | None) -> str:
         (COMPONENTS_DIR / 'recipes', False),
         (COMPONENTS_DIR / 'trainer', True),
     ])
+
+
+def keras_file_fingerprint(path: str) -> str:
+    """sha256 of a saved Keras model (a file or a SavedModel folder), read through tf.io.gfile.
+
+    The Trainer's cache key would otherwise hold only the path: a model re-saved at the
+    same path would be served from the cache.
+    """
+    import tensorflow as tf  # only when a Keras file is configured: the CLI stays TF-free
+
+    if not tf.io.gfile.exists(path):
+        raise ValueError(f'Keras model file {path} does not exist')
+    files = ([path] if not tf.io.gfile.isdir(path) else sorted(
+        f'{root}/{name}' for root, _, names in tf.io.gfile.walk(path) for name in names))
+    digest = hashlib.sha256()
+    for name in files:
+        with tf.io.gfile.GFile(name, 'rb') as f:
+            digest.update(name[len(path):].encode() + b'\0' + f.read() + b'\0')
+    return digest.hexdigest()[:16]

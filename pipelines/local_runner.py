@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 from components.recipes.registry import DEFAULT_RECIPE, PROJECT_ROOT, get_recipe
-from components.trainer.config import TrainerConfig
+from components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
 from pipelines.config import PipelineConfig
-from pipelines.data import DataSummary, load_schema, validate_csv_dir
+from pipelines.data import DataSummary, load_schema, validate_data_dir
 
 BEAM_MODES = ('auto', 'in_memory', 'multi_processing')
 # Below this much CSV, Beam's multi-process start-up (~20 s per component on
@@ -43,6 +43,11 @@ class LocalRunConfig:
     anomaly_gate: str = 'error'
     model_builder: Optional[str] = None
     hparams: Dict[str, Any] = field(default_factory=dict)
+    # Trainer mode (TrainerConfig.MODES); keras_model_path implies 'keras_file'.
+    trainer_mode: str = ESTIMATOR_MODE
+    keras_model_path: Optional[str] = None
+    allow_unsafe_keras_file: bool = False
+    canned_baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,11 +96,28 @@ def beam_args(mode: str, data_bytes: int) -> List[str]:
     return args + [f'--setup_file={PROJECT_ROOT / "setup.py"}']
 
 
+def _trainer_config(config: LocalRunConfig) -> TrainerConfig:
+    keras_model_path = None
+    mode = config.trainer_mode
+    if config.keras_model_path and mode != ESTIMATOR_MODE:
+        raise ValueError(f'a Keras model file is converted as it is; it cannot be combined with mode {mode!r}')
+    if config.keras_model_path:
+        keras_model_path = str(Path(config.keras_model_path).resolve())
+        mode = KERAS_FILE_MODE
+        from components.trainer.keras_file import check_keras_file  # imports TensorFlow
+
+        # Refused here, before any component runs, if it carries code or is not a model.
+        check_keras_file(keras_model_path, allow_code=config.allow_unsafe_keras_file)
+    return TrainerConfig(recipe=config.recipe, model_builder=config.model_builder, hparams=dict(config.hparams),
+                         mode=mode, keras_model_path=keras_model_path,
+                         allow_unsafe_keras_file=config.allow_unsafe_keras_file)
+
+
 def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSummary]:
     """Validates recipe and data and builds the PipelineConfig; starts nothing."""
     recipe = get_recipe(config.recipe)
     data_dir = Path(config.data_dir).resolve() if config.data_dir else recipe.data_dir
-    summary = validate_csv_dir(data_dir, recipe, load_schema(recipe.schema_path))
+    summary = validate_data_dir(data_dir, recipe, load_schema(recipe.schema_path))
     for name, value in (('train steps', config.train_steps), ('eval steps', config.eval_steps)):
         if value is not None and value < 1:
             raise ValueError(f'{name} must be at least 1, got {value}')
@@ -108,12 +130,12 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
         serving_dir=str(paths.serving_dir),
         train_steps=config.train_steps,
         eval_steps=config.eval_steps,
-        trainer=TrainerConfig(recipe=recipe.name, model_builder=config.model_builder,
-                              hparams=dict(config.hparams)),
+        trainer=_trainer_config(config),
         beam_pipeline_args=beam_args(config.beam_mode, summary.bytes),
         enable_cache=config.enable_cache,
         warm_start=config.warm_start,
         anomaly_gate=config.anomaly_gate,
+        canned_baseline=config.canned_baseline,
     )
     return pipeline_config, paths, summary
 

@@ -12,10 +12,38 @@ from tfx import v1 as tfx
 from components.anomaly_gate import AnomalyGate
 from components.baseline import LatestBlessedOtherModelStrategy
 from components.recipes.registry import Recipe
-from pipelines.config import TRAINER_RUN_FN, PipelineConfig
-from pipelines.fingerprint import trainer_fingerprint, transform_fingerprint
+from components.trainer.config import CANNED_MODE, TrainerConfig
+from pipelines import cloud_wiring
+from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID, TRAINER_RUN_FN, PipelineConfig
+from pipelines.data import TFRECORD_PATTERN
+from pipelines.fingerprint import keras_file_fingerprint, trainer_fingerprint, transform_fingerprint
 
 BASELINE_RESOLVER_ID = 'baseline_model_resolver'
+TRAINER_ID = 'Trainer'
+EVALUATOR_ID = 'Evaluator'
+
+
+def _model_channel() -> tfx.dsl.Channel:
+    """Models of our Trainer only: the canned baseline's are never a warm start or a baseline."""
+    return tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model, producer_component_id=TRAINER_ID,
+                           output_key='model')
+
+
+def _blessing_channel() -> tfx.dsl.Channel:
+    return tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing, producer_component_id=EVALUATOR_ID,
+                           output_key='blessing')
+
+
+def comparison_eval_config(recipe: Recipe) -> tfma.EvalConfig:
+    """Keras model vs canned Estimator on the eval split: metrics of both and their difference.
+
+    No thresholds: the comparison informs and blesses nothing (TFX writes no blessing
+    without thresholds), so it can never make a model pushable.
+    """
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name='eval')],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name='ExampleCount')])])
 
 
 def eval_config(recipe: Recipe) -> tfma.EvalConfig:
@@ -72,14 +100,23 @@ def create_pipeline(config: PipelineConfig,
     """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> Transform
     -> Trainer -> (baseline: latest blessed other model) -> Evaluator -> Pusher."""
     recipe = config.recipe_spec
-    example_gen = tfx.components.CsvExampleGen(
-        input_base=config.data_root,
-        input_config=tfx.proto.Input(splits=[
-            tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
-        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-            tfx.proto.SplitConfig.Split(name='train', hash_buckets=config.split.train_buckets),
-            tfx.proto.SplitConfig.Split(name='eval', hash_buckets=config.split.eval_buckets),
-        ])))
+    output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+        tfx.proto.SplitConfig.Split(name='train', hash_buckets=config.split.train_buckets),
+        tfx.proto.SplitConfig.Split(name='eval', hash_buckets=config.split.eval_buckets),
+    ]))
+    if recipe.data_format == 'tfrecord':
+        # tf.Examples taken as they are (images as encoded bytes, say), same hash split.
+        example_gen = tfx.components.ImportExampleGen(
+            input_base=cloud_wiring.data_root(config),
+            input_config=tfx.proto.Input(splits=[
+                tfx.proto.Input.Split(name='single_split', pattern=TFRECORD_PATTERN)]),
+            output_config=output_config)
+    else:
+        example_gen = tfx.components.CsvExampleGen(
+            input_base=cloud_wiring.data_root(config),
+            input_config=tfx.proto.Input(splits=[
+                tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
+            output_config=output_config)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
     example_validator = tfx.components.ExampleValidator(
@@ -107,7 +144,7 @@ def create_pipeline(config: PipelineConfig,
     if config.warm_start:
         latest_model = tfx.dsl.Resolver(
             strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
-            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model=_model_channel(),
         ).with_id('latest_model_resolver')
         components.append(latest_model)
         base_model = latest_model.outputs['model']
@@ -115,37 +152,51 @@ def create_pipeline(config: PipelineConfig,
     trainer_config = dataclasses.replace(
         config.trainer_config,
         checkpoint_root=config.trainer_config.checkpoint_root or f'{config.pipeline_root.rstrip("/")}/checkpoints',
-        code_fingerprint=trainer_fingerprint(recipe, config.trainer_config.model_builder))
-    trainer = tfx.components.Trainer(
+        code_fingerprint=trainer_fingerprint(recipe, config.trainer_config.model_builder) + (
+            f'+{keras_file_fingerprint(config.trainer_config.keras_model_path)}'
+            if config.trainer_config.keras_model_path else ''))
+    train_args, eval_args = cloud_wiring.steps_args(config)
+    # TFX's Trainer, or Vertex AI Training's (its keys beside ours in custom_config).
+    trainer_cls, trainer_custom_config = cloud_wiring.trainer_class(config, trainer_config.to_custom_config())
+    trainer = trainer_cls(
         run_fn=TRAINER_RUN_FN,
         examples=transform.outputs['transformed_examples'],
         transform_graph=transform.outputs['transform_graph'],
         schema=schema_gen.outputs['schema'],
         base_model=base_model,
-        train_args=tfx.proto.TrainArgs(num_steps=config.resolved_train_steps()),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.resolved_eval_steps()),
-        custom_config=trainer_config.to_custom_config())
+        train_args=train_args,
+        eval_args=eval_args,
+        custom_config=trainer_custom_config).with_id(TRAINER_ID)
 
-    baseline = tfx.dsl.Resolver(
-        strategy_class=LatestBlessedOtherModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-        candidate=trainer.outputs['model'],
-    ).with_id(BASELINE_RESOLVER_ID)
+    if config.baseline_strategy == 'latest_blessed':
+        # TFX's built-in strategy: KubeflowV2DagRunner (Vertex) compiles no other kind.
+        baseline = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=_model_channel(),
+            model_blessing=_blessing_channel(),
+        ).with_id(BASELINE_RESOLVER_ID)
+    else:
+        baseline = tfx.dsl.Resolver(
+            strategy_class=LatestBlessedOtherModelStrategy,
+            model=_model_channel(),
+            model_blessing=_blessing_channel(),
+            candidate=trainer.outputs['model'],
+        ).with_id(BASELINE_RESOLVER_ID)
 
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],
         baseline_model=baseline.outputs['model'],
-        eval_config=eval_config(recipe))
+        eval_config=eval_config(recipe)).with_id(EVALUATOR_ID)
 
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs['model'],
-        model_blessing=evaluator.outputs['blessing'],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+    # To the serving folder, or to a Vertex AI endpoint.
+    pusher = cloud_wiring.pusher(config, model=trainer.outputs['model'],
+                                 model_blessing=evaluator.outputs['blessing'])
 
     components += [trainer, baseline, evaluator, pusher]
+    if config.canned_baseline:
+        components += _canned_baseline(config, trainer_config, example_gen, transform, schema_gen, trainer,
+                                       train_args, eval_args)
     check_fail_closed(components)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
@@ -153,5 +204,27 @@ def create_pipeline(config: PipelineConfig,
         components=components,
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(config.beam_pipeline_args),
+        beam_pipeline_args=cloud_wiring.beam_pipeline_args(config),
     )
+
+
+def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
+                     trainer, train_args, eval_args) -> List:
+    """The recipe's pre-made Estimator on the same Transform output and steps, and the comparison."""
+    canned_config = dataclasses.replace(trainer_config, mode=CANNED_MODE, model_builder=None,
+                                        keras_model_path=None, allow_unsafe_keras_file=False)
+    trainer_cls, custom_config = cloud_wiring.trainer_class(config, canned_config.to_custom_config())
+    canned_trainer = trainer_cls(
+        run_fn=TRAINER_RUN_FN,
+        examples=transform.outputs['transformed_examples'],
+        transform_graph=transform.outputs['transform_graph'],
+        schema=schema_gen.outputs['schema'],
+        train_args=train_args,
+        eval_args=eval_args,
+        custom_config=custom_config).with_id(CANNED_TRAINER_ID)
+    comparison = tfx.components.Evaluator(
+        examples=example_gen.outputs['examples'],
+        model=trainer.outputs['model'],
+        baseline_model=canned_trainer.outputs['model'],
+        eval_config=comparison_eval_config(config.recipe_spec)).with_id(CANNED_COMPARISON_ID)
+    return [canned_trainer, comparison]

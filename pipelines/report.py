@@ -9,6 +9,10 @@ import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
+
+SIDE_NODES = (CANNED_TRAINER_ID, CANNED_COMPARISON_ID)
+
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: 'complete',
     metadata_store_pb2.Execution.CACHED: 'cached',
@@ -39,6 +43,10 @@ class RunReport:
     model_uri: Optional[str] = None
     model_run_uri: Optional[str] = None
     evaluation_uri: Optional[str] = None
+    # With --canned-baseline: the comparison Evaluator's output, and both models' metrics.
+    comparison_uri: Optional[str] = None
+    canned_metrics: Dict[str, float] = field(default_factory=dict)
+    keras_metrics_vs_canned: Dict[str, float] = field(default_factory=dict)
 
     def state_of(self, node_id: str) -> Optional[str]:
         return next((c.state for c in self.components if c.node_id == node_id), None)
@@ -51,12 +59,22 @@ def _prop(artifact: metadata_store_pb2.Artifact, name: str):
     return value.int_value if value.HasField('int_value') else value.string_value
 
 
-def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
-    """The overall-slice metrics of a TFMA evaluation, by metric name."""
+CANDIDATE = 'candidate'
+BASELINE = 'baseline'
+
+
+def overall_metrics(evaluation_uri: str, model: str = CANDIDATE) -> Dict[str, float]:
+    """One model's overall-slice metrics of a TFMA evaluation, by metric name.
+
+    With a baseline, TFMA stores the candidate's, the baseline's and their
+    differences under the same metric names; ``model`` picks one model's values.
+    """
     for record in tfma.load_metrics(evaluation_uri):
         if not record.slice_key.single_slice_keys:
+            # Without a baseline, the only model has no name.
             return {kv.key.name: kv.value.double_value.value for kv in record.metric_keys_and_values
-                    if kv.value.HasField('double_value')}
+                    if kv.value.HasField('double_value') and not kv.key.is_diff
+                    and kv.key.model_name in (model, '' if model == CANDIDATE else model)}
     return {}
 
 
@@ -107,6 +125,11 @@ def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Con
                    if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
         for artifact in store.get_artifacts_by_id(outputs):
             type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
+            if node_id in SIDE_NODES:
+                # The canned baseline's model and comparison are not the run's model and verdict.
+                if type_name == 'ModelEvaluation' and node_id == CANNED_COMPARISON_ID:
+                    report.comparison_uri = artifact.uri
+                continue
             if type_name == 'ModelEvaluation':
                 report.evaluation_uri = artifact.uri
             elif type_name == 'ModelBlessing':
@@ -120,4 +143,7 @@ def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Con
                 report.model_run_uri = artifact.uri
     if report.evaluation_uri:
         report.metrics = overall_metrics(report.evaluation_uri)
+    if report.comparison_uri:
+        report.keras_metrics_vs_canned = overall_metrics(report.comparison_uri, CANDIDATE)
+        report.canned_metrics = overall_metrics(report.comparison_uri, BASELINE)
     return report

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Creates the virtual environment VENV (default .venv) with the pinned stack.
+# Creates the virtual environment VENV (default .venv) with the pinned stack LOCK (default
+# requirements.lock; the Kubeflow / Vertex compile environment uses requirements-kfp.lock).
 # uv installs the whole stack in under a minute; it is bootstrapped from PyPI into
 # .tools/ when missing, and pip is the fallback. The venv gets pip inside it:
 # TFX pip-installs the user-module wheels it builds for Transform and Trainer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${1:-.venv}
+LOCK=${2:-requirements.lock}
 UV_VERSION=0.13.9
 PY=$(bash scripts/find_python.sh)
 echo "bootstrap: Python 3.10 at $PY"
@@ -28,12 +30,12 @@ if [ -n "$uv_bin" ]; then
   [ -x "$VENV/bin/python" ] || "$uv_bin" venv --seed --python "$PY" "$VENV"
   # Bytecode compiled up front: imports of TF/TFX are several times faster,
   # also where PYTHONDONTWRITEBYTECODE is set.
-  "$uv_bin" pip install --python "$VENV/bin/python" --compile-bytecode -r requirements.lock
+  "$uv_bin" pip install --python "$VENV/bin/python" --compile-bytecode -r "$LOCK"
   "$uv_bin" pip install --python "$VENV/bin/python" --no-deps -e .
 else
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   # The lock pins every transitive dependency, so pip needs no resolver pass.
-  "$VENV/bin/python" -m pip install -q --no-deps -r requirements.lock
+  "$VENV/bin/python" -m pip install -q --no-deps -r "$LOCK"
   "$VENV/bin/python" -m pip install -q --no-deps -e .
   "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null || true
 fi

@@ -86,3 +86,21 @@ def taxi_csv() -> Path:
 @pytest.fixture(scope='session')
 def digits_csv() -> Path:
     return get_recipe('digits').data_dir / 'digits.csv'
+
+
+@pytest.fixture(scope='session')
+def text_csv() -> Path:
+    return get_recipe('text').data_dir / 'debian_packages.csv'
+
+
+@pytest.fixture(scope='session')
+def mobilenet_tfrecord() -> Path:
+    """The digits as PNGs in tf.Examples (scripts/make_mobilenet_data.py), in digits.csv's row order."""
+    return get_recipe('mobilenet').data_dir / 'digits.tfrecord'
+
+
+def tfrecord_examples(path: Path, limit: int) -> List[bytes]:
+    """The first ``limit`` serialized records of a TFRecord file."""
+    import tensorflow as tf
+
+    return [record.numpy() for record in tf.data.TFRecordDataset(str(path)).take(limit)]

@@ -19,6 +19,9 @@ REGRESSION = 'regression'
 BINARY_CLASSIFICATION = 'binary_classification'
 MULTICLASS_CLASSIFICATION = 'multiclass_classification'
 TASKS = (REGRESSION, BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION)
+# How the shipped data is stored: CSV files (CsvExampleGen) or TFRecord files of
+# tf.Examples (ImportExampleGen), e.g. for images as encoded bytes.
+DATA_FORMATS = ('csv', 'tfrecord')
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,19 @@ class Recipe:
     # Relative to the project root; default schemas/<name>/ and data/<name>/.
     schema_relpath: Optional[str] = None
     data_relpath: Optional[str] = None
+    # One of DATA_FORMATS: which ExampleGen reads data_dir, and how it is checked.
+    data_format: str = 'csv'
+    # The pre-made Estimator trained beside the Keras model with --canned-baseline:
+    # 'linear' (LinearRegressor / LinearClassifier) or 'dnn' (DNNRegressor / DNNClassifier).
+    canned_baseline: str = 'linear'
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f'recipe {self.name!r}: task {self.task!r} is not one of {TASKS}')
+        if self.canned_baseline not in ('linear', 'dnn'):
+            raise ValueError(f'recipe {self.name!r}: canned_baseline {self.canned_baseline!r} is not linear or dnn')
+        if self.data_format not in DATA_FORMATS:
+            raise ValueError(f'recipe {self.name!r}: data_format {self.data_format!r} is not one of {DATA_FORMATS}')
 
     @property
     def schema_path(self) -> Path:
@@ -84,9 +96,11 @@ def _load_recipes() -> Dict[str, Recipe]:
     # Imported here so that each recipe's constants stay in its own package.
     from components.recipes.digits.features import RECIPE as digits
     from components.recipes.housing.features import RECIPE as housing
+    from components.recipes.mobilenet.features import RECIPE as mobilenet
     from components.recipes.taxi.features import RECIPE as taxi
+    from components.recipes.text.features import RECIPE as text
 
-    return {r.name: r for r in (housing, taxi, digits)}
+    return {r.name: r for r in (housing, taxi, digits, mobilenet, text)}
 
 
 DEFAULT_RECIPE = 'housing'

@@ -6,10 +6,14 @@ Used as ``Trainer(run_fn='components.trainer.run_fn', custom_config=TrainerConfi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -17,12 +21,15 @@ from absl import logging
 from tfx import v1 as tfx
 
 from components.recipes.registry import Recipe, get_recipe
+from components.trainer import canned, cluster, export
 from components.trainer import estimator as est
-from components.trainer import export
-from components.trainer.config import TrainerConfig
+from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from components.trainer.convert import BEST_MODEL_FILE, convert_keras_file, fit_keras
 from components.trainer.input_fn import make_input_fn
+from components.trainer.keras_file import check_keras_file
 from components.trainer.model import (
     build_model,
+    check_input_names,
     check_model_inputs,
     compile_model,
     import_by_path,
@@ -30,6 +37,9 @@ from components.trainer.model import (
 from components.trainer.weights import WEIGHTS_FILE, linear_weights, write_weights
 
 ESTIMATOR_SUBDIR = 'estimator'
+# Mode keras_fit keeps the best Keras model and the fit's numbers here, in the ModelRun.
+KERAS_SUBDIR = 'keras'
+FIT_SUMMARY_FILE = 'fit_summary.json'
 
 
 class TrainingDivergedError(RuntimeError):
@@ -85,6 +95,9 @@ def _batch_norm_before_output(model: tf.keras.Model, output_name: str) -> str | 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Builds the Keras model, converts it, trains with train_and_evaluate, exports."""
     config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    if cluster.is_parameter_server():
+        # A parameter server only serves variables (until the chief is done): no model, no data.
+        return cluster.serve_parameters(fn_args.model_run_dir)
     recipe = get_recipe(config.recipe)
     hparams = {**recipe.hparams, **config.hparams}
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
@@ -94,10 +107,32 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         raise ValueError(
             f'the transformed label {recipe.transformed_label_key!r} of recipe {recipe.name!r} is not '
             f'a Transform output; outputs: {sorted(transformed_keys)}')
-    builder = import_by_path(config.model_builder or recipe.model_builder)
-    model = build_model(builder, tf_transform_output, hparams)
-    input_names = check_model_inputs(model, transformed_keys, recipe.transformed_label_key)
-    compile_model(model, recipe.task, hparams)
+    if config.mode == KERAS_FILE_MODE:
+        with _on_chief_only(fn_args, config.mode) as chief:
+            if chief:
+                _convert_keras_file(fn_args, config, recipe, hparams, tf_transform_output)
+        return
+    if config.mode == CANNED_MODE:
+        model = None
+        columns, input_names = canned.feature_columns(
+            tf_transform_output, recipe.transformed_label_key, recipe.canned_baseline)
+
+        def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
+            return canned.make_estimator(recipe, columns, run_config, hparams)
+    else:
+        builder = import_by_path(config.model_builder or recipe.model_builder)
+        model = build_model(builder, tf_transform_output, hparams)
+        input_names = check_model_inputs(model, transformed_keys, recipe.transformed_label_key)
+        compile_model(model, recipe.task, hparams)
+        if config.mode == KERAS_FIT_MODE:
+            with _on_chief_only(fn_args, config.mode) as chief:
+                if chief:
+                    _fit_then_convert(fn_args, config, recipe, hparams, tf_transform_output, model, input_names)
+            return
+
+        def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
+            return est.to_estimator(model, run_config, recipe.task, recipe.prediction_key, recipe.class_labels,
+                                    base_model_dir=fn_args.base_model)
 
     model_dir = checkpoint_dir(fn_args, config)
     latest = tf.train.latest_checkpoint(model_dir)
@@ -105,17 +140,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         logging.info('Trainer resumes from checkpoint %s (step %s of %d)', latest,
                      latest.rsplit('-', 1)[-1], fn_args.train_steps)
     run_config = est.make_run_config(model_dir, config, fn_args.train_steps)
-    estimator = est.to_estimator(
-        model, run_config, recipe.task, recipe.prediction_key, recipe.class_labels,
-        base_model_dir=fn_args.base_model)
+    estimator = make_estimator(run_config)
 
     batch_size = int(hparams.get('batch_size', 64))
     eval_batch_size = int(hparams.get('eval_batch_size', batch_size))
 
-    def input_fn(files, size, shuffle):
-        return make_input_fn(files, fn_args.data_accessor, tf_transform_output,
-                             recipe.transformed_label_key, input_names, size,
-                             shuffle=shuffle, seed=config.random_seed)
+    input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
 
     steps = _StepRecorder()
     train_spec = tf.estimator.TrainSpec(
@@ -124,7 +154,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps,
         start_delay_secs=0, throttle_secs=config.eval_throttle_secs)
     try:
-        metrics, _ = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+        # In a TF_CONFIG cluster, non-chief tasks return once the chief is done (cluster.py).
+        metrics = cluster.train_and_evaluate(estimator, train_spec, eval_spec, fn_args.model_run_dir)
     except tf.compat.v1.train.NanLossDuringTrainingError as e:
         raise TrainingDivergedError(
             f'the training loss became NaN at step {steps.step} of {fn_args.train_steps} '
@@ -137,11 +168,90 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         logging.info('task %s/%d: not the chief, nothing to export',
                      run_config.task_type, run_config.task_id)
         return
+    with cluster.chief_reports_outcome(run_config, fn_args.model_run_dir):
+        _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
+
+
+def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+                      tf_transform_output: tft.TFTransformOutput, input_names: Sequence[str]) -> Callable:
+    def factory(files: List[str], size: int, shuffle: bool) -> Callable[[], tf.data.Dataset]:
+        return make_input_fn(files, fn_args.data_accessor, tf_transform_output, recipe.transformed_label_key,
+                             input_names, size, shuffle=shuffle, seed=config.random_seed)
+
+    return factory
+
+
+def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+                      hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput,
+                      model: tf.keras.Model, input_names: Sequence[str]) -> None:
+    """Mode keras_fit: Keras fit with early stopping, then the best model file is converted."""
+    batch_size = int(hparams.get('batch_size', 64))
+    input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
+    # h5py writes local files only; the best model is copied into the ModelRun afterwards.
+    local_dir = tempfile.mkdtemp(prefix='tke-keras-fit-')
+    try:
+        best_path = os.path.join(local_dir, BEST_MODEL_FILE)
+        summary = fit_keras(
+            model, input_fn(fn_args.train_files, batch_size, True)(),
+            input_fn(fn_args.eval_files, int(hparams.get('eval_batch_size', batch_size)), False)(),
+            fn_args.train_steps, fn_args.eval_steps, hparams, best_path)
+        keras_dir = os.path.join(fn_args.model_run_dir, KERAS_SUBDIR)
+        tf.io.gfile.makedirs(keras_dir)
+        tf.io.gfile.copy(best_path, os.path.join(keras_dir, BEST_MODEL_FILE), overwrite=True)
+        with tf.io.gfile.GFile(os.path.join(keras_dir, FIT_SUMMARY_FILE), 'w') as f:
+            json.dump(summary, f, indent=1)
+        _convert_and_export(fn_args, config, recipe, hparams, tf_transform_output, best_path, model, input_names)
+    finally:
+        shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def _convert_keras_file(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+                        hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput) -> None:
+    """Mode keras_file: a user's trained Keras model, checked without loading it, then converted."""
+    info = check_keras_file(config.keras_model_path, allow_code=config.allow_unsafe_keras_file)
+    input_names = check_input_names(
+        info.input_names, tf_transform_output.transformed_feature_spec().keys(), recipe.transformed_label_key)
+    if recipe.prediction_key not in info.output_names:
+        raise ValueError(f'{info.path}: the model has no output named {recipe.prediction_key!r} (outputs: '
+                         f'{list(info.output_names)}); recipe {recipe.name!r} serves that prediction key')
+    _convert_and_export(fn_args, config, recipe, hparams, tf_transform_output, info.path, None, input_names)
+
+
+def _convert_and_export(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+                        hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput, keras_model_path: str,
+                        model: tf.keras.Model | None, input_names: Sequence[str]) -> None:
+    # A fresh folder per execution: nothing trains here, so there is nothing to resume.
+    model_dir = os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR)
+    run_config = est.make_run_config(model_dir, config, max(1, fn_args.train_steps))
+    estimator = convert_keras_file(keras_model_path, run_config, recipe.task, recipe.prediction_key,
+                                   recipe.class_labels)
+    input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
+    batch_size = int(hparams.get('eval_batch_size', hparams.get('batch_size', 64)))
+    metrics = estimator.evaluate(input_fn(fn_args.eval_files, batch_size, False), steps=fn_args.eval_steps)
+    logging.info('converted %s; evaluation of the converted Estimator: %s', keras_model_path, metrics)
     _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
 
 
+@contextlib.contextmanager
+def _on_chief_only(fn_args: tfx.components.FnArgs, mode: str) -> Iterator[bool]:
+    """The Keras modes run on one replica: in a cluster, the others wait for the chief's outcome.
+
+    Returning at once would fail their executors (no model yet) or end them before the
+    chief has exported; they succeed or fail with the chief, as in estimator mode.
+    """
+    run_config = tf.estimator.RunConfig()  # reads TF_CONFIG
+    if not run_config.is_chief:
+        task = cluster.task_name(run_config)
+        logging.info('task %s: mode %s runs on the chief only; waiting for it', task, mode)
+        cluster.wait_for_chief(fn_args.model_run_dir, task)
+        yield False
+        return
+    with cluster.chief_reports_outcome(run_config, fn_args.model_run_dir):
+        yield True
+
+
 def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
-                  estimator: tf.estimator.Estimator, model: tf.keras.Model,
+                  estimator: tf.estimator.Estimator, model: tf.keras.Model | None,
                   tf_transform_output: tft.TFTransformOutput, model_dir: str) -> None:
     """The chief's exports: serving and eval SavedModels, labelled weights, checkpoints."""
     scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
@@ -155,7 +265,7 @@ def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe:
     logging.info('exported serving model to %s and eval model to %s',
                  fn_args.serving_model_dir, fn_args.eval_model_dir)
     # Labels describe the recipe's own model; a user's builder has its own layout.
-    if recipe.weight_labels and not config.model_builder:
+    if recipe.weight_labels and not config.model_builder and model is not None:
         labels = import_by_path(recipe.weight_labels)(tf_transform_output)
         weights = linear_weights(estimator.get_variable_value, labels, recipe.prediction_key,
                                  batch_norm_layer=_batch_norm_before_output(model, recipe.prediction_key))

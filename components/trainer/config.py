@@ -16,6 +16,18 @@ CUSTOM_CONFIG_KEY = 'tke_trainer'
 
 OPTIMIZERS = ('Adam', 'Adagrad', 'Adadelta', 'Ftrl', 'RMSprop', 'SGD')
 
+# How the Estimator gets its weights:
+#   estimator:  model_to_estimator(keras_model=...), trained with train_and_evaluate;
+#   keras_fit:  Keras fit with EarlyStopping/ModelCheckpoint, then the best model file is
+#               converted with model_to_estimator(keras_model_path=...) and exported;
+#   keras_file: a saved, trained Keras model file is converted and exported as it is;
+#   canned:     no Keras model: the recipe's pre-made Estimator (the baseline to beat).
+ESTIMATOR_MODE = 'estimator'
+KERAS_FIT_MODE = 'keras_fit'
+KERAS_FILE_MODE = 'keras_file'
+CANNED_MODE = 'canned'
+MODES = (ESTIMATOR_MODE, KERAS_FIT_MODE, KERAS_FILE_MODE, CANNED_MODE)
+
 
 @dataclass
 class TrainerConfig:
@@ -39,6 +51,12 @@ class TrainerConfig:
         checkpoints and resumes. None: checkpoints go straight to the model run directory.
       code_fingerprint: hash of the Trainer's code (set by create_pipeline); part of
         TFX's cache key, so changed code is never served from a stale cache.
+      mode: 'estimator' (default), 'keras_fit', 'keras_file' or 'canned' (see MODES above).
+        keras_fit reads the hparams ``steps_per_epoch`` and ``early_stopping_patience``.
+      keras_model_path: the saved Keras model (.h5, .keras or SavedModel folder) that
+        'keras_file' converts; it must take the recipe's transformed features.
+      allow_unsafe_keras_file: load a Keras file even if it carries Python code (Lambda
+        layers), which loading runs. Off: such a file is refused before it is loaded.
     """
 
     recipe: str
@@ -51,6 +69,18 @@ class TrainerConfig:
     random_seed: Optional[int] = 42
     checkpoint_root: Optional[str] = None
     code_fingerprint: Optional[str] = None
+    mode: str = ESTIMATOR_MODE
+    keras_model_path: Optional[str] = None
+    allow_unsafe_keras_file: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f'Trainer mode {self.mode!r} is not one of {MODES}')
+        if (self.mode == KERAS_FILE_MODE) != bool(self.keras_model_path):
+            raise ValueError(f'keras_model_path is needed by, and only by, mode {KERAS_FILE_MODE!r} '
+                             f'(mode {self.mode!r}, keras_model_path {self.keras_model_path!r})')
+        if self.mode == KERAS_FILE_MODE and self.model_builder:
+            raise ValueError('mode keras_file converts a saved model; a model_builder would be ignored')
 
     def to_custom_config(self) -> Dict[str, Any]:
         # Namespaced: TFX extensions (e.g. Vertex AI Training) add keys of their own.

@@ -46,8 +46,13 @@ def check_model_inputs(model: tf.keras.Model, feature_keys: Iterable[str], label
     Returns the model's input names; a ValueError lists the model inputs and the
     available features when they do not match.
     """
+    return check_input_names(model.input_names, feature_keys, label_key)
+
+
+def check_input_names(input_names: Iterable[str], feature_keys: Iterable[str], label_key: str) -> List[str]:
+    """``check_model_inputs`` on names only: for a saved model that is not loaded yet."""
     available = sorted(k for k in feature_keys if k != label_key)
-    inputs = list(model.input_names)
+    inputs = list(input_names)
     if label_key in inputs:
         raise ValueError(
             f'the model takes the label {label_key!r} as an input; remove it. Model inputs: {inputs}')

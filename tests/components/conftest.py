@@ -8,6 +8,7 @@ from components.recipes import get_recipe
 from components.recipes.digits.preprocessing import preprocessing_fn as digits_fn
 from components.recipes.housing.preprocessing import preprocessing_fn as housing_fn
 from components.recipes.taxi.preprocessing import preprocessing_fn as taxi_fn
+from components.recipes.text.preprocessing import preprocessing_fn as text_fn
 from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.tft_helpers import write_transform_output
@@ -32,3 +33,10 @@ def digits_tft(tmp_path_factory, digits_csv):
     return write_transform_output(digits_fn, csv_rows(digits_csv, 50),
                                   load_schema(get_recipe('digits').schema_path),
                                   str(tmp_path_factory.mktemp('digits-tft')))
+
+
+@pytest.fixture(scope='session')
+def text_tft(tmp_path_factory, text_csv):
+    return write_transform_output(text_fn, csv_rows(text_csv, 200),
+                                  load_schema(get_recipe('text').schema_path),
+                                  str(tmp_path_factory.mktemp('text-tft')))

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from components.recipes import get_recipe
-from pipelines.data import DataError, load_schema, validate_csv_dir
+from pipelines.data import DataError, load_schema, validate_csv_dir, validate_data_dir
 
 HOUSING = get_recipe('housing')
 
@@ -97,3 +97,78 @@ def test_files_with_different_headers(data):
 def test_taxi_empty_cells_are_allowed(taxi_csv, tmp_path):
     taxi = get_recipe('taxi')
     assert validate_csv_dir(taxi.data_dir, taxi, load_schema(taxi.schema_path)).rows == 15002
+
+
+# TFRecord data folders (recipes with data_format='tfrecord', e.g. mobilenet).
+MOBILENET = get_recipe('mobilenet')
+
+
+def _check_tfrecords(folder):
+    return validate_data_dir(folder, MOBILENET, load_schema(MOBILENET.schema_path))
+
+
+def _write_records(path, records):
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in records:
+            writer.write(record if isinstance(record, bytes) else record.SerializeToString())
+
+
+def _example(**features):
+    import tensorflow as tf
+
+    example = tf.train.Example()
+    for name, value in features.items():
+        feature = example.features.feature[name]
+        if isinstance(value, bytes):
+            feature.bytes_list.value.append(value)
+        elif isinstance(value, float):
+            feature.float_list.value.append(value)
+        else:
+            feature.int64_list.value.extend(value if isinstance(value, list) else [value])
+    return example
+
+
+def test_shipped_tfrecords_pass_and_csv_recipes_keep_the_csv_check(data):
+    summary = _check_tfrecords(MOBILENET.data_dir)
+    assert summary.rows == 1797 and [p.name for p in summary.files] == ['digits.tfrecord']
+    # validate_data_dir picks by the recipe's data_format: CSV recipes get the CSV check.
+    assert validate_data_dir(data, HOUSING, load_schema(HOUSING.schema_path)).rows == 506
+    with pytest.raises(DataError, match=r'no \.csv file'):
+        validate_data_dir(MOBILENET.data_dir, HOUSING, load_schema(HOUSING.schema_path))
+
+
+def test_tfrecord_folder_missing_or_without_records(tmp_path):
+    with pytest.raises(DataError, match='does not exist'):
+        _check_tfrecords(tmp_path / 'nope')
+    (tmp_path / 'digits.csv').write_text('x')
+    with pytest.raises(DataError, match=r"no \*\.tfrecord\* file in data folder .*'mobilenet'"):
+        _check_tfrecords(tmp_path)
+    _write_records(tmp_path / 'empty.tfrecord', [])
+    with pytest.raises(DataError, match='hold no records'):
+        _check_tfrecords(tmp_path)
+
+
+def test_bad_records_are_named_by_file_record_and_feature(tmp_path):
+    path = tmp_path / 'images.tfrecord'
+    good = _example(image=b'png', label=3)
+    cases = [
+        (b'\xff\xfe not a proto', r'images\.tfrecord, record 2: not a tf\.Example'),
+        (_example(label=3), r"images\.tfrecord, record 2: feature 'image' is missing, but the schema requires it"),
+        (_example(image=b'png', label=3.0),
+         r"record 2, feature 'label': a float_list, the schema wants a int64_list"),
+        (_example(image=b'png', label=[3, 4]), r"record 2, feature 'label': 2 values, the schema's shape holds 1"),
+    ]
+    for bad, message in cases:
+        _write_records(path, [good, good, bad, good])
+        with pytest.raises(DataError, match=message):
+            _check_tfrecords(tmp_path)
+
+
+def test_truncated_tfrecord_file(tmp_path):
+    path = tmp_path / 'images.tfrecord'
+    _write_records(path, [_example(image=b'png', label=1)] * 3)
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(DataError, match=r'images\.tfrecord, record 2: not readable as a TFRecord'):
+        _check_tfrecords(tmp_path)

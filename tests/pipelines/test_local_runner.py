@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.recipes.registry import recipe_names
 from pipelines.local_runner import (
     MULTI_PROCESSING_MIN_BYTES,
     LocalRunConfig,
@@ -30,7 +31,8 @@ def test_everything_under_one_run_directory(tmp_path):
 
 
 def test_bad_settings_fail_before_running(tmp_path):
-    with pytest.raises(ValueError, match="unknown recipe 'nope'; known recipes: digits, housing, taxi"):
+    known = ', '.join(sorted(recipe_names()))
+    with pytest.raises(ValueError, match=f"unknown recipe 'nope'; known recipes: {known}$"):
         prepare(LocalRunConfig(recipe='nope'))
     with pytest.raises(ValueError, match='train steps must be at least 1'):
         prepare(LocalRunConfig(train_steps=0, output_dir=str(tmp_path)))

@@ -104,3 +104,27 @@ def test_a_pusher_without_blessing_is_refused_at_build_time():
     with pytest.raises(ValueError, match='has no model_blessing: it would push every model'):
         check_fail_closed(components + [unguarded])
     check_fail_closed(components)  # the pipeline as built passes
+
+
+def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
+    from components.trainer.config import CANNED_MODE, TrainerConfig
+    from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
+
+    assert CANNED_TRAINER_ID not in {c.id for c in create_pipeline(_config()).components}
+    components = {c.id: c for c in create_pipeline(_config(canned_baseline=True, train_steps=9)).components}
+    canned = components[CANNED_TRAINER_ID]
+    assert TrainerConfig.from_custom_config(json.loads(canned.exec_properties['custom_config'])).mode == CANNED_MODE
+    assert _steps(canned, 'train_args') == 9
+    assert canned.inputs['examples'].producer_component_id == 'Transform'
+    comparison = components[CANNED_COMPARISON_ID]
+    assert comparison.inputs['model'].producer_component_id == 'Trainer'
+    assert comparison.inputs['baseline_model'].producer_component_id == CANNED_TRAINER_ID
+    config = tfma.EvalConfig()
+    from google.protobuf import json_format
+    json_format.Parse(comparison.exec_properties['eval_config'], config)
+    assert not tfma.metrics.metric_thresholds_from_metrics_specs(config.metrics_specs, eval_config=config)
+    # Only the gating Evaluator's blessing reaches the Pusher; resolvers see our Trainer's models only.
+    assert components['Pusher'].inputs['model_blessing'].producer_component_id == 'Evaluator'
+    resolver = components['baseline_model_resolver']
+    assert resolver.raw_inputs['model'].producer_component_id == 'Trainer'
+    assert resolver.raw_inputs['model_blessing'].producer_component_id == 'Evaluator'

@@ -11,41 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer executor does
-from tfx.types import artifact_utils, standard_artifacts
 
 from components.recipes import get_recipe
 from components.trainer import run_fn
 from components.trainer.adapter import ESTIMATOR_SUBDIR, TrainingDivergedError
 from components.trainer.config import TrainerConfig
 from pipelines.data import load_schema
+from tests.components.trainer.fn_args import housing_fn_args as _fn_args
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
 pytestmark = pytest.mark.e2e  # reuses the housing pipeline run's Transform output
-
-
-def _latest(path: Path) -> str:
-    return str(max(path.iterdir(), key=lambda p: int(p.name)))
-
-
-def _fn_args(run_dir: Path, work: Path, steps: int, config: TrainerConfig, base_model=None):
-    transform = run_dir / 'pipeline' / 'Transform'
-    examples = standard_artifacts.Examples()
-    examples.uri = _latest(transform / 'transformed_examples')
-    examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
-    graph = standard_artifacts.TransformGraph()
-    graph.uri = _latest(transform / 'transform_graph')
-    fn_args = fn_args_utils.get_common_fn_args(
-        {'examples': [examples], 'transform_graph': [graph]},
-        {'train_args': f'{{"num_steps": {steps}}}', 'eval_args': '{"num_steps": 2}'},
-        working_dir=str(work / 'working'))
-    fn_args.serving_model_dir = str(work / 'model' / 'Format-Serving')
-    fn_args.eval_model_dir = str(work / 'model' / 'Format-TFMA')
-    fn_args.model_run_dir = str(work / 'model_run')
-    fn_args.custom_config = config.to_custom_config()
-    fn_args.base_model = base_model
-    return fn_args
 
 
 def _global_step(model_run_dir: str) -> int:

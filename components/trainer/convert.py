@@ -1,0 +1,73 @@
+"""Convert after training: fit in Keras (or take a saved Keras model), then convert.
+
+The Keras/Estimator blog post's second half: train with ``model.fit`` and Keras
+callbacks, keep the best model on disk, and hand that file to
+``model_to_estimator(keras_model_path=...)``. The Estimator then only evaluates and
+exports: its first checkpoint holds exactly the Keras weights.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Sequence
+
+import tensorflow as tf
+from absl import logging
+
+from components.trainer import estimator as est
+
+BEST_MODEL_FILE = 'best_model.h5'
+
+
+def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_dataset: tf.data.Dataset,
+              train_steps: int, eval_steps: int, hparams: Dict[str, Any], best_model_path: str) -> Dict[str, Any]:
+    """``model.fit`` for up to ``train_steps`` steps, stopping early; the best model is saved.
+
+    Keras hyperparameters: ``steps_per_epoch`` (default 100: validation and the early
+    stopping check run after each "epoch" of that many steps; the datasets repeat
+    forever), ``early_stopping_patience`` (epochs without a better val_loss, default 3).
+    Returns the best epoch's numbers.
+    """
+    steps_per_epoch = max(1, min(int(hparams.get('steps_per_epoch', 100)), train_steps))
+    epochs = max(1, math.ceil(train_steps / steps_per_epoch))
+    patience = int(hparams.get('early_stopping_patience', 3))
+    early_stopping = tf.keras.callbacks.EarlyStopping(
+        monitor='val_loss', patience=patience, restore_best_weights=True)
+    history = model.fit(
+        train_dataset, validation_data=eval_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
+        validation_steps=eval_steps, verbose=2,
+        callbacks=[early_stopping,
+                   tf.keras.callbacks.ModelCheckpoint(best_model_path, monitor='val_loss', save_best_only=True)])
+    losses = history.history['val_loss']
+    best = min(range(len(losses)), key=losses.__getitem__)
+    summary = {'epochs_run': len(losses), 'epochs_max': epochs, 'steps_per_epoch': steps_per_epoch,
+               'best_epoch': best + 1, 'stopped_early': len(losses) < epochs,
+               **{k: float(v[best]) for k, v in history.history.items()}}
+    logging.info('Keras fit: %s; best model saved to %s', summary, best_model_path)
+    return summary
+
+
+def convert_keras_file(keras_model_path: str, run_config: tf.estimator.RunConfig, task: str,
+                       prediction_key: str, class_labels: Sequence[str] = ()) -> tf.estimator.Estimator:
+    """``model_to_estimator(keras_model_path=...)``, ready to evaluate and export as it is.
+
+    model_to_estimator writes the Keras weights as a step-0 checkpoint under
+    ``model_dir/keras`` and would only warm-start training from it. Making that
+    checkpoint the model_dir's latest lets evaluate() and the exports read it
+    directly, with no training step that would change the weights.
+    """
+    keras_estimator = tf.keras.estimator.model_to_estimator(
+        keras_model_path=keras_model_path, config=run_config, checkpoint_format='saver')
+    # The warm-start settings are the only handle on the checkpoint model_to_estimator wrote.
+    warm_start = keras_estimator._warm_start_settings  # noqa: SLF001
+    keras_checkpoint = warm_start.ckpt_to_initialize_from if warm_start else None
+    if keras_checkpoint and tf.io.gfile.isdir(keras_checkpoint):
+        keras_checkpoint = tf.train.latest_checkpoint(keras_checkpoint)
+    if not keras_checkpoint or not tf.io.gfile.exists(keras_checkpoint + '.index'):
+        raise RuntimeError(f'model_to_estimator wrote no checkpoint for {keras_model_path}')
+    model_dir = keras_estimator.model_dir
+    tf.compat.v1.train.update_checkpoint_state(model_dir, keras_checkpoint,
+                                               all_model_checkpoint_paths=[keras_checkpoint])
+    return tf.estimator.Estimator(
+        model_fn=est.add_task_signature(keras_estimator.model_fn, task, prediction_key, class_labels),
+        config=keras_estimator.config)

@@ -1,0 +1,97 @@
+"""text preprocessing_fn: golden output on shipped rows, plus independent checks.
+
+The bag of words is checked against a plain-Python tokenizer through the
+vocabulary Transform wrote, and ``package`` is shown never to be read.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.recipes import get_recipe
+from components.recipes.text import features as F
+from components.recipes.text.preprocessing import description_words, label_index, preprocessing_fn
+from pipelines.data import load_schema
+from tests.conftest import csv_rows
+from tests.tft_helpers import analyze_and_transform, check_golden
+
+N_ROWS = 5
+
+
+@pytest.fixture(scope='module')
+def transformed(text_csv):
+    rows = csv_rows(text_csv, N_ROWS)
+    return rows, analyze_and_transform(preprocessing_fn, rows, load_schema(get_recipe('text').schema_path))
+
+
+def test_matches_golden(transformed):
+    check_golden('text_preprocessing', transformed[1])
+
+
+def test_only_the_word_ids_and_the_label_come_out(transformed):
+    for o in transformed[1]:
+        assert sorted(o) == sorted([F.TRANSFORMED_WORD_IDS_KEY, F.TRANSFORMED_LABEL_KEY])
+
+
+def test_label_is_the_index_in_the_sorted_sections(transformed):
+    rows, out = transformed
+    assert list(F.CLASS_LABELS) == sorted(F.CLASS_LABELS) and len(F.CLASS_LABELS) == 20
+    assert [o[F.TRANSFORMED_LABEL_KEY] for o in out] == [F.CLASS_LABELS.index(r['section']) for r in rows]
+
+
+def test_every_section_has_its_index_and_an_unknown_one_is_minus_one():
+    sections = tf.constant([*F.CLASS_LABELS, 'oldlibs', ''])
+    assert label_index(sections).numpy().tolist() == [*range(20), -1, -1]
+
+
+def test_words_are_lower_cased_plus_synopsis_and_cased_words():
+    words = description_words(tf.constant(['Éclair for GNU R. Go, go-GO x_1.', 'plain words']))
+    assert [[w.decode() for w in row] for row in words.to_list()] == [
+        ['éclair', 'for', 'gnu', 'r', 'go', 'go', 'go', 'x', '1',
+         's_éclair', 's_for', 's_gnu', 's_r',
+         'Éclair', 'GNU', 'R', 'Go', 'GO'],
+        ['plain', 'words', 's_plain', 's_words'],
+    ]
+
+
+def _python_words(description: str) -> set:
+    """The same tokenization, written independently with Python's re."""
+    words = re.findall(r'[^\W_]+', description)
+    short = re.findall(r'[^\W_]+', description.split('. ', 1)[0])
+    return ({w.lower() for w in words} | {F.SHORT_PREFIX + w.lower() for w in short}
+            | {w for w in words if w != w.lower()})
+
+
+def test_the_bag_is_each_vocabulary_word_of_the_description_once(text_tft, text_csv):
+    vocabulary = [w.decode() for w in text_tft.vocabulary_by_name(F.VOCAB_FILENAME)]
+    assert 0 < len(vocabulary) <= F.VOCAB_SIZE
+    assert any(w.startswith(F.SHORT_PREFIX) for w in vocabulary) and any(w != w.lower() for w in vocabulary)
+    rows = csv_rows(text_csv, 8)
+    raw = {'description': tf.constant([[r['description']] for r in rows]),
+           'section': tf.constant([[r['section']] for r in rows])}
+    ids = text_tft.transform_raw_features(raw)[F.TRANSFORMED_WORD_IDS_KEY]
+    per_row = tf.RaggedTensor.from_sparse(ids).to_list()
+    for r, row_ids in zip(rows, per_row, strict=True):
+        assert len(row_ids) == len(set(row_ids)), 'a word id repeats within one description'
+        assert {vocabulary[i] for i in row_ids} == _python_words(r['description']) & set(vocabulary)
+
+
+def test_package_is_never_read():
+    # Building the graph without `package` would raise a KeyError if the function read it.
+    with tf.Graph().as_default():
+        outputs = preprocessing_fn({
+            'description': tf.compat.v1.placeholder(tf.string, [None, 1]),
+            'section': tf.compat.v1.placeholder(tf.string, [None, 1]),
+        })
+    assert set(outputs) == {F.TRANSFORMED_WORD_IDS_KEY, F.TRANSFORMED_LABEL_KEY}
+    assert not any('package' in key for key in outputs)
+
+
+def test_word_ids_are_sparse_not_a_dense_10k_vector(transformed):
+    lengths = [len(o[F.TRANSFORMED_WORD_IDS_KEY]) for o in transformed[1]]
+    assert all(0 < n < 1000 for n in lengths)
+    assert np.all([isinstance(i, int) for o in transformed[1] for i in o[F.TRANSFORMED_WORD_IDS_KEY]])

@@ -1,0 +1,138 @@
+"""Convert after training: Keras fit then model_to_estimator(keras_model_path=...), and a user's Keras file.
+
+Runs on the session housing pipeline run's Transform output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.recipes import get_recipe
+from components.recipes.common import transformed_name
+from components.recipes.housing import features as F
+from components.trainer import run_fn
+from components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
+from components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from components.trainer.convert import BEST_MODEL_FILE
+from components.trainer.keras_file import UnsafeKerasFileError
+from pipelines.data import load_schema
+from tests.components.trainer.fn_args import housing_fn_args
+from tests.conftest import csv_rows
+from tests.serving import examples_from_rows
+
+pytestmark = pytest.mark.e2e  # reuses the housing pipeline run's Transform output
+
+N_ROWS = 8
+
+
+def _served(serving_model_dir: str, housing_csv: Path) -> np.ndarray:
+    recipe = get_recipe('housing')
+    rows = csv_rows(housing_csv, N_ROWS)
+    serialized = examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key])
+    model = tf.saved_model.load(serving_model_dir)
+    return model.signatures['regression'](inputs=tf.constant(serialized))['outputs'].numpy()
+
+
+def _keras_predictions(keras_file: str, fn_args, housing_csv: Path) -> np.ndarray:
+    """What the Keras model itself predicts for the same rows, through the same transform."""
+    recipe = get_recipe('housing')
+    tft_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    serialized = examples_from_rows(csv_rows(housing_csv, N_ROWS), load_schema(recipe.schema_path),
+                                    drop=[recipe.label_key])
+    spec = dict(tft_output.raw_feature_spec())
+    spec.pop(recipe.label_key)
+    raw = tf.io.parse_example(tf.constant(serialized), spec)
+    transformed = tft_output.transform_features_layer()(raw)
+    model = tf.keras.models.load_model(keras_file)  # our own file: no Lambda layers
+    return model.predict({name: transformed[name] for name in model.input_names}, verbose=0)
+
+
+@pytest.fixture(scope='module')
+def fitted(housing_run, tmp_path_factory):
+    work = tmp_path_factory.mktemp('keras-fit')
+    config = TrainerConfig(recipe='housing', mode=KERAS_FIT_MODE,
+                           hparams={'steps_per_epoch': 40, 'early_stopping_patience': 2})
+    fn_args = housing_fn_args(housing_run.run_dir, work, 400, config)
+    run_fn(fn_args)
+    return fn_args
+
+
+def test_keras_fit_keeps_the_best_model_and_its_numbers(fitted):
+    keras_dir = Path(fitted.model_run_dir) / KERAS_SUBDIR
+    assert (keras_dir / BEST_MODEL_FILE).exists()
+    summary = json.loads((keras_dir / FIT_SUMMARY_FILE).read_text())
+    assert summary['epochs_max'] == 10 and summary['steps_per_epoch'] == 40
+    assert 1 <= summary['best_epoch'] <= summary['epochs_run'] <= 10
+    assert np.isfinite(summary['val_loss']) and 'val_rmse' in summary
+
+
+def test_keras_fit_exports_exactly_the_best_keras_model(fitted, housing_csv):
+    # No Estimator training step ran after the conversion: the checkpoint is the step-0 one
+    # model_to_estimator wrote from the Keras weights.
+    checkpoint = tf.train.latest_checkpoint(str(Path(fitted.model_run_dir) / ESTIMATOR_SUBDIR))
+    assert tf.train.load_variable(checkpoint, 'global_step') == 0
+    served = _served(fitted.serving_model_dir, housing_csv)
+    expected = _keras_predictions(str(Path(fitted.model_run_dir) / KERAS_SUBDIR / BEST_MODEL_FILE),
+                                  fitted, housing_csv)
+    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-4)
+    assert (Path(fitted.eval_model_dir) / 'saved_model.pb').exists()
+
+
+def test_users_keras_file_is_converted_and_served(fitted, housing_run, housing_csv, tmp_path):
+    keras_file = str(Path(fitted.model_run_dir) / KERAS_SUBDIR / BEST_MODEL_FILE)
+    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file)
+    fn_args = housing_fn_args(housing_run.run_dir, tmp_path, 100, config)
+    run_fn(fn_args)
+    np.testing.assert_allclose(_served(fn_args.serving_model_dir, housing_csv),
+                               _keras_predictions(keras_file, fn_args, housing_csv), rtol=1e-4, atol=1e-4)
+
+
+def _model_with_side_effect_lambda(marker: Path) -> tf.keras.Model:
+    """A housing model whose Lambda layer writes ``marker`` whenever its code runs."""
+    inputs = {transformed_name(k): tf.keras.Input(shape=(), name=transformed_name(k))
+              for k in F.NUMERIC_FEATURE_KEYS}
+    x = tf.keras.layers.Concatenate()([tf.keras.layers.Reshape((1,))(i) for i in inputs.values()])
+    touch = eval(f"lambda t: (open({str(marker)!r}, 'w').close(), t)[1]")  # noqa: S307 - the test's own code
+    x = tf.keras.layers.Lambda(touch, name='touch_marker')(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(1, name='prediction')(x))
+    model.compile(optimizer=tf.keras.optimizers.legacy.Adam(0.01), loss='mse',
+                  metrics=[tf.keras.metrics.RootMeanSquaredError(name='rmse')])
+    return model
+
+
+def test_keras_file_with_code_is_refused_before_loading_unless_allowed(housing_run, tmp_path, housing_csv):
+    marker = tmp_path / 'lambda-ran'
+    keras_file = str(tmp_path / 'with_lambda.h5')
+    _model_with_side_effect_lambda(marker).save(keras_file)
+    marker.unlink()  # building the model ran the Lambda once
+
+    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file)
+    fn_args = housing_fn_args(housing_run.run_dir, tmp_path / 'refused', 10, config)
+    with pytest.raises(UnsafeKerasFileError, match=r'touch_marker \(a Lambda layer'):
+        run_fn(fn_args)
+    assert not marker.exists(), 'the Lambda code ran although the file was refused'
+    assert not Path(fn_args.serving_model_dir).exists()
+
+    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file,
+                           allow_unsafe_keras_file=True)
+    fn_args = housing_fn_args(housing_run.run_dir, tmp_path / 'allowed', 10, config)
+    run_fn(fn_args)
+    assert marker.exists(), 'opted in: the Lambda layer was loaded and run'
+    assert _served(fn_args.serving_model_dir, housing_csv).shape == (N_ROWS, 1)
+
+
+def test_keras_file_must_match_the_transformed_features(housing_run, tmp_path):
+    inputs = {'rooms': tf.keras.Input(shape=(1,), name='rooms')}
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(1, name='prediction')(inputs['rooms']))
+    model.compile(optimizer=tf.keras.optimizers.legacy.SGD(), loss='mse')
+    keras_file = str(tmp_path / 'other.h5')
+    model.save(keras_file)
+    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file)
+    with pytest.raises(ValueError, match=r"model inputs \['rooms'\] are not transformed features"):
+        run_fn(housing_fn_args(housing_run.run_dir, tmp_path / 'run', 10, config))

@@ -1,0 +1,74 @@
+"""Through the real ``tke run``: Keras fit then convert, with the canned baseline beside it; then the
+kept best Keras file converted on its own; and a Keras file with code refused before anything runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from components.trainer.adapter import FIT_SUMMARY_FILE, KERAS_SUBDIR
+from components.trainer.convert import BEST_MODEL_FILE
+from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
+from pipelines.report import latest_run
+from tests.conftest import run_tke
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(*args: str, run_dir: Path):
+    result = run_tke('run', '--recipe', 'housing', '--output', str(run_dir), *args)
+    if result.returncode != 0:
+        log = (run_dir / 'tke.log').read_text()[-5000:] if (run_dir / 'tke.log').exists() else ''
+        pytest.fail(f'tke run {args} failed:\n{result.stdout}\n{result.stderr}\n--- log tail ---\n{log}')
+    return result, latest_run(str(run_dir / 'metadata.sqlite'), 'tke-housing')
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp('convert-run')
+    fit = _run('--mode', 'keras-fit', '--canned-baseline', '--train-steps', '300', '--eval-steps', '5',
+               '--hparam', 'steps_per_epoch=50', run_dir=run_dir)
+    keras_file = Path(fit[1].model_run_uri) / KERAS_SUBDIR / BEST_MODEL_FILE
+    converted = _run('--keras-model', str(keras_file), '--eval-steps', '5', run_dir=run_dir)
+    return fit, converted, keras_file
+
+
+def test_keras_fit_run_reports_keras_and_canned_side_by_side(runs):
+    (result, report), _, keras_file = runs
+    assert report.state_of(CANNED_TRAINER_ID) == 'complete'
+    assert report.state_of(CANNED_COMPARISON_ID) == 'complete'
+    assert 'vs the pre-made linear Estimator' in result.stdout
+    assert {'rmse', 'mae'} <= set(report.canned_metrics)
+    # The comparison evaluates the same Keras model the gating Evaluator blessed.
+    assert report.keras_metrics_vs_canned['rmse'] == pytest.approx(report.metrics['rmse'], rel=1e-4)
+    assert report.canned_metrics['rmse'] != pytest.approx(report.metrics['rmse'], rel=1e-6)
+    assert report.blessed is True and report.pushed is True
+    summary = json.loads((keras_file.parent / FIT_SUMMARY_FILE).read_text())
+    assert summary['steps_per_epoch'] == 50 and summary['epochs_run'] <= 6
+
+
+def test_kept_keras_file_converts_to_the_same_model(runs):
+    (_, fit_report), (_, report), _ = runs
+    assert report.state_of('Transform') == 'cached'
+    assert report.state_of('Trainer') == 'complete'
+    assert report.state_of(CANNED_TRAINER_ID) is None
+    # Same weights, same eval data: the same metrics, and a new pushed model that serves.
+    assert report.metrics['rmse'] == pytest.approx(fit_report.metrics['rmse'], rel=1e-4)
+    assert report.pushed is True and report.pushed_model != fit_report.pushed_model
+    assert 'regression' in tf.saved_model.load(report.pushed_model).signatures
+
+
+def test_keras_file_with_lambda_is_refused_before_the_run(tmp_path):
+    x_in = tf.keras.Input(shape=(3,), name='x')
+    x = tf.keras.layers.Lambda(lambda t: t + 1.0, name='plus_one')(x_in)
+    model = tf.keras.Model({'x': x_in}, tf.keras.layers.Dense(1, name='prediction')(x))
+    model.compile(optimizer=tf.keras.optimizers.legacy.SGD(), loss='mse')
+    model.save(tmp_path / 'lambda.h5')
+    result = run_tke('run', '--recipe', 'housing', '--output', str(tmp_path / 'run'),
+                     '--keras-model', str(tmp_path / 'lambda.h5'))
+    assert result.returncode == 2
+    assert 'plus_one (a Lambda layer' in result.stderr and '--allow-unsafe-keras-file' in result.stderr
+    assert not (tmp_path / 'run' / 'metadata.sqlite').exists(), 'nothing ran'

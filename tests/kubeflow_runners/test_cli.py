@@ -1,0 +1,87 @@
+"""``tke compile`` / ``tke submit`` as a user runs them, and the PipelineJob built offline."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+
+from kubeflow_runners.submit import SubmitConfig, build_job, describe
+from tests.conftest import REPO_ROOT, run_tke
+from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, PROJECT, REGION, kfp_venv
+
+
+def test_dry_run_prints_the_job_and_submits_nothing(vertex_dry_run):
+    out = vertex_dry_run.cli.stdout
+    assert 'compiled housing for Vertex AI Pipelines (KFP v2)' in out
+    assert 'display name:    tke-housing' in out
+    assert f'template:        {vertex_dry_run.path} (pipeline tke-housing)' in out
+    assert f'project/region:  {PROJECT} / {REGION}' in out
+    assert f'pipeline root:   {PIPELINE_ROOT}' in out
+    assert f'service account: runner@{PROJECT}.iam.gserviceaccount.com' in out
+    assert 'train-args = {"num_steps": 50}' in out  # --parameter overrides the spec's default
+    assert 'data-root = /tke/data/housing' in out
+    assert out.rstrip().endswith('dry run: nothing was submitted')
+
+
+def test_pipeline_job_built_offline_from_the_compiled_json(vertex_dry_run):
+    job = build_job(vertex_dry_run.path, 'gs://tke-test-bucket/other-root',
+                    SubmitConfig(project=PROJECT, region=REGION, parameter_values={'eval-args': '{"num_steps": 3}'},
+                                 enable_caching=False),
+                    credentials=AnonymousCredentials())
+    resource = job._gca_resource
+    assert (job.project, job.location) == (PROJECT, REGION)
+    assert resource.display_name == 'tke-housing'
+    assert resource.runtime_config.gcs_output_directory == 'gs://tke-test-bucket/other-root'
+    described = describe(job)
+    assert described['parameters'] == {'data-root': '/tke/data/housing', 'eval-args': '{"num_steps": 3}',
+                                       'train-args': json.dumps({'num_steps': 3000})}
+    tasks = resource.pipeline_spec['root']['dag']['tasks']
+    assert {'CsvExampleGen', 'Trainer', 'Evaluator', 'Pusher'} <= set(tasks)
+    assert all(not t['cachingOptions'].get('enableCache', False) for t in tasks.values() if 'cachingOptions' in t)
+    with pytest.raises(ValueError, match=r"unknown pipeline parameter\(s\) \['train-steps'\]"):
+        build_job(vertex_dry_run.path, PIPELINE_ROOT,
+                  SubmitConfig(project=PROJECT, region=REGION, parameter_values={'train-steps': '5'}),
+                  credentials=AnonymousCredentials())
+
+
+def test_compile_refuses_paths_of_this_machine(tmp_path):
+    result = run_tke('compile', '--engine', 'kubeflow', '--pipeline-root', str(tmp_path), '--image', IMAGE)
+    assert result.returncode == 2
+    assert "is a path of this machine, which the pipeline's pods do not have" in result.stderr
+
+
+def test_main_environment_points_to_the_compile_environment():
+    if importlib.util.find_spec('kfp') is not None:
+        pytest.skip('this environment has kfp: nothing to point to')
+    result = run_tke('compile', '--engine', 'vertex', '--pipeline-root', PIPELINE_ROOT, '--image', IMAGE)
+    assert result.returncode == 2
+    assert 'needs kfp.pipeline_spec' in result.stderr and 'make kfp-venv' in result.stderr
+
+
+def test_help_lists_the_verbs():
+    result = run_tke('--help')
+    assert 'compile' in result.stdout and 'submit' in result.stdout
+
+
+def test_runner_file_works_with_the_tfx_cli(tmp_path):
+    """``tfx pipeline compile --engine vertex`` on the runner file (the tfx CLI finds kfp through the
+    ``pip`` on PATH, so the compile environment goes first on it)."""
+    bin_dir = kfp_venv() / 'bin'
+    if not (bin_dir / 'tfx').exists():
+        pytest.fail(f'no compile environment at {kfp_venv()}: run `make kfp-venv` (make test does)')
+    env = {**os.environ, 'PATH': f'{bin_dir}{os.pathsep}{os.environ.get("PATH", "")}',
+           'TKE_PIPELINE_ROOT': PIPELINE_ROOT, 'TKE_IMAGE': IMAGE, 'TKE_RECIPE': 'taxi',
+           'TKE_OUTPUT': str(tmp_path / 'taxi.json')}
+    proc = subprocess.run([str(bin_dir / 'tfx'), 'pipeline', 'compile', '--engine', 'vertex', '--pipeline_path',
+                           str(REPO_ROOT / 'kubeflow_runners' / 'vertex_runner.py')],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert 'Pipeline tke-taxi compiled successfully.' in proc.stdout
+    spec = json.loads((tmp_path / 'taxi.json').read_text())
+    assert spec['pipelineSpec']['pipelineInfo']['name'] == 'tke-taxi'
+    assert spec['pipelineSpec']['deploymentSpec']['executors']['Trainer_executor']['container']['image'] == IMAGE

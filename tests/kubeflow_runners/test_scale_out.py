@@ -1,0 +1,121 @@
+"""Scale-out options and compile configs, on create_pipeline in this process (no compiler needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tfx import v1 as tfx
+
+from kubeflow_runners.compile import IN_POD_BEAM_ARGS, CompileConfig, pipeline_config
+from kubeflow_runners.runner_env import config_from_env
+from pipelines.cloud import CloudConfig
+from pipelines.config import PipelineConfig
+from pipelines.pipeline import check_fail_closed, create_pipeline
+from tests.kubeflow_runners.conftest import CLOUD_CONFIG, IMAGE, PIPELINE_ROOT
+
+EXTENSIONS = tfx.extensions.google_cloud_ai_platform
+
+
+def _compile_config(engine='vertex', **kw) -> CompileConfig:
+    return CompileConfig(engine=engine, recipe='housing', pipeline_root=PIPELINE_ROOT, image=IMAGE, **kw)
+
+
+def _components(config: PipelineConfig):
+    return {c.id: c for c in create_pipeline(config).components}
+
+
+def test_compiled_config_uses_paths_in_the_image_and_the_builtin_resolver_for_vertex():
+    config = pipeline_config(_compile_config())
+    assert config.schema_path == '/tke/schemas/housing/schema.pbtxt'
+    assert config.data_root == '/tke/data/housing'
+    assert config.serving_dir == f'{PIPELINE_ROOT}/serving'
+    assert config.beam_pipeline_args == IN_POD_BEAM_ARGS
+    assert config.runtime_parameters and config.cloud.image == IMAGE
+    assert config.baseline_strategy == 'latest_blessed'
+    assert pipeline_config(_compile_config('kubeflow')).baseline_strategy == 'latest_blessed_other'
+    resolver = _components(config)['baseline_model_resolver']
+    assert resolver.exec_properties['resolver_class'] is tfx.dsl.experimental.LatestBlessedModelStrategy
+    assert set(resolver.inputs) == {'model', 'model_blessing'}
+
+
+def test_defaults_keep_the_local_components():
+    config = pipeline_config(_compile_config(runtime_parameters=False))
+    components = _components(config)
+    assert type(components['Trainer']) is tfx.components.Trainer
+    assert type(components['Pusher']) is tfx.components.Pusher
+    train_args = components['Trainer'].exec_properties['train_args']
+    steps = json.loads(train_args)['num_steps'] if isinstance(train_args, str) else train_args.num_steps
+    assert steps == config.resolved_train_steps()
+
+
+def test_scale_out_picks_the_extension_components_and_dataflow():
+    cloud = CloudConfig.from_dict({**CLOUD_CONFIG, 'image': IMAGE})
+    config = pipeline_config(_compile_config(cloud=cloud))
+    assert config.beam_pipeline_args == []
+    pipeline = create_pipeline(config)
+    components = {c.id: c for c in pipeline.components}
+    trainer, pusher = components['Trainer'], components['Pusher']
+    assert isinstance(trainer, EXTENSIONS.Trainer) and isinstance(pusher, EXTENSIONS.Pusher)
+    custom = trainer.exec_properties['custom_config']
+    custom = json.loads(custom) if isinstance(custom, str) else custom
+    assert custom['tke_trainer']['recipe'] == 'housing'  # ours, beside the extension's keys
+    assert custom[EXTENSIONS.ENABLE_VERTEX_KEY] is True
+    pools = custom[EXTENSIONS.TRAINING_ARGS_KEY]['job_spec']['worker_pool_specs']
+    assert [p['replica_count'] for p in pools] == [1, 2, 1]
+    serving = pusher.exec_properties['custom_config']
+    serving = json.loads(serving) if isinstance(serving, str) else serving
+    assert serving[EXTENSIONS.SERVING_ARGS_KEY]['endpoint_name'] == 'tke-housing'
+    assert serving[EXTENSIONS.VERTEX_CONTAINER_IMAGE_URI_KEY].startswith('us-docker.pkg.dev/vertex-ai/prediction/')
+    assert '--runner=DataflowRunner' in pipeline.beam_pipeline_args
+    assert f'--sdk_container_image={IMAGE}' in pipeline.beam_pipeline_args
+    check_fail_closed(list(pipeline.components))  # the Vertex Pusher still needs the blessing
+
+
+def test_local_pipeline_is_unchanged_by_default(tmp_path):
+    config = PipelineConfig(recipe='housing', pipeline_root=str(tmp_path), data_root='/data',
+                            schema_path='/schema.pbtxt', serving_dir=str(tmp_path / 'serving'))
+    pipeline = create_pipeline(config)
+    components = {c.id: c for c in pipeline.components}
+    assert components['CsvExampleGen'].exec_properties['input_base'] == '/data'
+    assert pipeline.beam_pipeline_args == []
+    assert set(components['baseline_model_resolver'].inputs) == {'model', 'model_blessing', 'candidate'}
+
+
+@pytest.mark.parametrize('change, message', [
+    (lambda c: c['vertex_training'].pop('workers'), 'parameter_servers needs vertex_training.workers'),
+    (lambda c: c['dataflow'].update(temp_location='/tmp/x'), 'must be a gs:// URI'),
+    (lambda c: c['dataflow'].update(zone='x'), r"unknown keys in dataflow: \['zone'\]"),
+    (lambda c: c['vertex_training']['chief'].update(replica_count=2), 'chief.replica_count must be 1'),
+    (lambda c: c['vertex_endpoint'].pop('endpoint_name'), 'vertex_endpoint: .*endpoint_name'),
+    (lambda c: c.pop('image'), 'set cloud.image'),
+])
+def test_bad_cloud_configs_are_clear_errors(change, message):
+    config = json.loads(json.dumps({**CLOUD_CONFIG, 'image': IMAGE}))
+    change(config)
+    with pytest.raises(ValueError, match=message):
+        CloudConfig.from_dict(config)
+
+
+@pytest.mark.parametrize('kw, message', [
+    (dict(pipeline_root='/home/me/root'), 'is a path of this machine'),
+    (dict(data_root='data/housing'), 'is a path of this machine'),
+    (dict(pipeline_root='s3://bucket/x'), 'needs a gs:// pipeline root'),
+    (dict(image='bad image'), 'container image reference'),
+    (dict(train_steps=0), 'train_steps must be at least 1'),
+    (dict(engine='argo'), 'engine must be one of'),
+])
+def test_bad_compile_configs_are_clear_errors(kw, message):
+    base = dict(engine='vertex', recipe='housing', pipeline_root=PIPELINE_ROOT, image=IMAGE)
+    with pytest.raises(ValueError, match=message):
+        CompileConfig(**{**base, **kw})
+
+
+def test_runner_files_read_their_settings_from_the_environment():
+    env = {'TKE_PIPELINE_ROOT': PIPELINE_ROOT, 'TKE_IMAGE': IMAGE, 'TKE_RECIPE': 'taxi', 'TKE_TRAIN_STEPS': '9'}
+    config = config_from_env('kubeflow', env)
+    assert (config.recipe, config.train_steps, config.engine, config.image) == ('taxi', 9, 'kubeflow', IMAGE)
+    with pytest.raises(ValueError, match='set TKE_PIPELINE_ROOT and TKE_IMAGE'):
+        config_from_env('vertex', {})
+    with pytest.raises(ValueError, match='TKE_TRAIN_STEPS must be an integer'):
+        config_from_env('vertex', {**env, 'TKE_TRAIN_STEPS': 'many'})
