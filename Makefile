@@ -10,7 +10,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-fast lint bench lock clean venv kfp-venv lock-kfp image
+.PHONY: run test test-fast lint bench bench-quality lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -36,6 +36,10 @@ lint: venv
 
 bench: venv
 	$(PY) bench/taxi_vs_tfx.py
+
+# Every recipe at its real steps, beside its canned Estimator baseline.
+bench-quality: venv
+	$(PY) bench/quality.py --json bench/quality.json
 
 # Re-resolve the pinned stack (needs uv; bootstrap puts one in .tools/uv).
 lock:

@@ -24,14 +24,14 @@ EVALUATOR_ID = 'Evaluator'
 
 
 def _model_channel() -> tfx.dsl.Channel:
-    """Models of our Trainer only: the canned baseline's are never a warm start or a baseline."""
+    """Models of our Trainer only: a canned baseline's model is never a warm start.
+
+    (The Evaluator's baseline needs no such filter: it is a blessed model, and only the
+    gating Evaluator blesses. A producer filter there would also clash with the resolver's
+    ``candidate`` input, the same Trainer output, which TFX then compiles as one input.)
+    """
     return tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model, producer_component_id=TRAINER_ID,
                            output_key='model')
-
-
-def _blessing_channel() -> tfx.dsl.Channel:
-    return tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing, producer_component_id=EVALUATOR_ID,
-                           output_key='blessing')
 
 
 def comparison_eval_config(recipe: Recipe) -> tfma.EvalConfig:
@@ -172,14 +172,14 @@ def create_pipeline(config: PipelineConfig,
         # TFX's built-in strategy: KubeflowV2DagRunner (Vertex) compiles no other kind.
         baseline = tfx.dsl.Resolver(
             strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-            model=_model_channel(),
-            model_blessing=_blessing_channel(),
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
         ).with_id(BASELINE_RESOLVER_ID)
     else:
         baseline = tfx.dsl.Resolver(
             strategy_class=LatestBlessedOtherModelStrategy,
-            model=_model_channel(),
-            model_blessing=_blessing_channel(),
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
             candidate=trainer.outputs['model'],
         ).with_id(BASELINE_RESOLVER_ID)
 

@@ -123,8 +123,7 @@ def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
     from google.protobuf import json_format
     json_format.Parse(comparison.exec_properties['eval_config'], config)
     assert not tfma.metrics.metric_thresholds_from_metrics_specs(config.metrics_specs, eval_config=config)
-    # Only the gating Evaluator's blessing reaches the Pusher; resolvers see our Trainer's models only.
+    # Only the gating Evaluator's blessing reaches the Pusher; a warm start never takes the canned model.
     assert components['Pusher'].inputs['model_blessing'].producer_component_id == 'Evaluator'
-    resolver = components['baseline_model_resolver']
-    assert resolver.raw_inputs['model'].producer_component_id == 'Trainer'
-    assert resolver.raw_inputs['model_blessing'].producer_component_id == 'Evaluator'
+    warm = {c.id: c for c in create_pipeline(_config(canned_baseline=True, warm_start=True)).components}
+    assert warm['latest_model_resolver'].raw_inputs['model'].producer_component_id == 'Trainer'

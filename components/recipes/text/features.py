@@ -19,15 +19,18 @@ CLASS_LABELS = (
 NUM_CLASSES = len(CLASS_LABELS)
 
 # The 10,000 words found in the most training descriptions make the vocabulary;
-# other words are left out (the Keras post's Tokenizer(num_words=...)).
+# other words share one out-of-vocabulary id (the vocabulary's size), which the
+# model skips (the Keras post's Tokenizer(num_words=...)).
 VOCAB_SIZE = 10000
+OOV_BUCKETS = 1
 VOCAB_FILENAME = 'description_vocab'
 # Words of the short description (the text before the first ". ") enter the bag a
 # second time with this prefix. Words hold no '_', so the prefix cannot clash.
 SHORT_PREFIX = 's_'
 
 # The bag of words leaves Transform sparse, as a variable-length list of the
-# distinct word ids of a description (binary bag: each id weighs 1). A dense
+# distinct word ids of a description (binary bag: each id weighs 1; the OOV id
+# once per distinct word outside the vocabulary). A dense
 # 10,000-float vector per example would make the transformed data ~40 KB a row.
 WORD_IDS_FEATURE = 'description_word_ids'
 TRANSFORMED_WORD_IDS_KEY = transformed_name(WORD_IDS_FEATURE)

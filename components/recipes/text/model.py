@@ -20,7 +20,8 @@ from components.recipes.text import features as F
 class SparseBag(tf.keras.layers.Layer):
     """Word ids, a ``[batch, n]`` SparseTensor -> ``[batch, size]`` SparseTensor with 1 at each id.
 
-    A plain layer, not a Lambda, so a saved Keras model with it loads without
+    Ids outside ``[0, size)`` (the out-of-vocabulary id is ``size``) are skipped. A
+    plain layer, not a Lambda, so a saved Keras model with it loads without
     running code from the file. An id repeated in a row counts once per repeat.
     """
 
@@ -29,6 +30,7 @@ class SparseBag(tf.keras.layers.Layer):
         self.size = size
 
     def call(self, ids: tf.SparseTensor) -> tf.SparseTensor:
+        ids = tf.sparse.retain(ids, tf.logical_and(ids.values >= 0, ids.values < self.size))
         indices = tf.stack([ids.indices[:, 0], tf.cast(ids.values, tf.int64)], axis=1)
         bag = tf.SparseTensor(indices, tf.ones_like(ids.values, dtype=self.compute_dtype),
                               tf.stack([ids.dense_shape[0], tf.constant(self.size, tf.int64)]))
@@ -40,7 +42,7 @@ class SparseBag(tf.keras.layers.Layer):
 
 
 def bag_size(tf_transform_output: tft.TFTransformOutput) -> int:
-    """The vocabulary actually built: 10,000 words, fewer on small data."""
+    """The vocabulary actually built: 10,000 words, fewer on small data (the OOV id is left out)."""
     return tf_transform_output.vocabulary_size_by_name(F.VOCAB_FILENAME)
 
 

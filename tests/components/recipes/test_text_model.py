@@ -45,8 +45,9 @@ def test_only_the_word_ids_feed_the_model(model, text_tft):
 
 
 def test_sparse_bag_puts_a_one_at_each_id():
-    ids = tf.SparseTensor(indices=[[0, 0], [0, 1], [2, 0]], values=tf.constant([3, 1, 4], tf.int64),
-                          dense_shape=[3, 2])
+    # Ids past the end (5: the out-of-vocabulary id of a 5-word vocabulary) and negative ones are skipped.
+    ids = tf.SparseTensor(indices=[[0, 0], [0, 1], [0, 2], [1, 0], [2, 0]],
+                          values=tf.constant([3, -1, 1, 5, 4], tf.int64), dense_shape=[3, 3])
     bag = tf.sparse.to_dense(SparseBag(5)(ids)).numpy()
     np.testing.assert_array_equal(bag, [[0, 1, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1]])
     assert SparseBag.from_config(SparseBag(5).get_config()).size == 5

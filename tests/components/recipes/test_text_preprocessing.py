@@ -70,14 +70,27 @@ def test_the_bag_is_each_vocabulary_word_of_the_description_once(text_tft, text_
     vocabulary = [w.decode() for w in text_tft.vocabulary_by_name(F.VOCAB_FILENAME)]
     assert 0 < len(vocabulary) <= F.VOCAB_SIZE
     assert any(w.startswith(F.SHORT_PREFIX) for w in vocabulary) and any(w != w.lower() for w in vocabulary)
-    rows = csv_rows(text_csv, 8)
+    # Rows the vocabulary was not built from (text_tft analyzed the first 200): some words are new.
+    rows = csv_rows(text_csv, 208)[200:]
     raw = {'description': tf.constant([[r['description']] for r in rows]),
            'section': tf.constant([[r['section']] for r in rows])}
     ids = text_tft.transform_raw_features(raw)[F.TRANSFORMED_WORD_IDS_KEY]
     per_row = tf.RaggedTensor.from_sparse(ids).to_list()
+    oov = len(vocabulary)
     for r, row_ids in zip(rows, per_row, strict=True):
-        assert len(row_ids) == len(set(row_ids)), 'a word id repeats within one description'
-        assert {vocabulary[i] for i in row_ids} == _python_words(r['description']) & set(vocabulary)
+        known = [i for i in row_ids if i != oov]
+        assert len(known) == len(set(known)), 'a word id repeats within one description'
+        expected = _python_words(r['description'])
+        assert {vocabulary[i] for i in known} == expected & set(vocabulary)
+        # The OOV id once per distinct word outside the vocabulary.
+        assert row_ids.count(oov) == len(expected - set(vocabulary))
+    assert any(oov in row_ids for row_ids in per_row)
+
+
+def test_the_word_ids_carry_the_vocabulary_range(text_tft):
+    # The pre-made baseline sizes its identity column from it.
+    size = len(text_tft.vocabulary_by_name(F.VOCAB_FILENAME))
+    assert text_tft.num_buckets_for_transformed_feature(F.TRANSFORMED_WORD_IDS_KEY) == size + F.OOV_BUCKETS
 
 
 def test_package_is_never_read():
