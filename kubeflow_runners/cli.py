@@ -48,6 +48,8 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
                         help='JSON with scale-out options: {"dataflow": {...}, "vertex_training": {...}, '
                              '"vertex_endpoint": {...}} (see pipelines/cloud.py)')
     parser.add_argument('--no-cache', action='store_true', help='compile with caching off')
+    parser.add_argument('--canned-baseline', action='store_true',
+                        help="also train the recipe's pre-made Estimator and evaluate the Keras model against it")
     parser.add_argument('--no-runtime-parameters', action='store_true',
                         help='bake data root and steps into the spec instead of runtime parameters')
 
@@ -89,7 +91,8 @@ def _compile_config(args: argparse.Namespace) -> CompileConfig:
         engine=args.engine, recipe=args.recipe, pipeline_root=args.pipeline_root, image=args.image,
         data_root=args.data_root, serving_dir=args.serving_dir, train_steps=args.train_steps,
         eval_steps=args.eval_steps, pipeline_name=args.pipeline_name, enable_cache=not args.no_cache,
-        runtime_parameters=not args.no_runtime_parameters, cloud=cloud, output=args.output)
+        runtime_parameters=not args.no_runtime_parameters, cloud=cloud, output=args.output,
+        canned_baseline=args.canned_baseline)
 
 
 def run(args: argparse.Namespace) -> int:

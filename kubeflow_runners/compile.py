@@ -46,6 +46,7 @@ class CompileConfig:
       runtime_parameters: data root, train and eval steps as parameters of the spec.
       cloud: scale-out options; ``cloud.image`` is set to ``image``.
       output: the compiled file; default ``<pipeline name>.yaml`` / ``.json`` here.
+      canned_baseline: also train the recipe's pre-made Estimator and compare (PipelineConfig).
     """
 
     engine: str
@@ -61,6 +62,7 @@ class CompileConfig:
     runtime_parameters: bool = True
     cloud: CloudConfig = field(default_factory=CloudConfig)
     output: Optional[str] = None
+    canned_baseline: bool = False
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -109,6 +111,7 @@ def pipeline_config(config: CompileConfig) -> PipelineConfig:
         baseline_strategy='latest_blessed' if config.engine == 'vertex' else 'latest_blessed_other',
         runtime_parameters=config.runtime_parameters,
         cloud=cloud,
+        canned_baseline=config.canned_baseline,
     )
 
 

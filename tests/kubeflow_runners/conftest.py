@@ -82,10 +82,11 @@ def vertex_dry_run(tmp_path_factory) -> Compiled:
 
 @pytest.fixture(scope='session')
 def vertex_scale_out_spec(tmp_path_factory) -> Compiled:
-    """Vertex JSON with Dataflow, Vertex AI Training (chief + 2 workers + 1 ps) and an endpoint."""
+    """Vertex JSON with Dataflow, Vertex AI Training (chief + 2 workers + 1 ps), an endpoint, the canned baseline."""
     out = tmp_path_factory.mktemp('vertex-scale-out')
     (out / 'cloud.json').write_text(json.dumps(CLOUD_CONFIG))
     result = _ok(run_kfp_tke('compile', '--engine', 'vertex', '--recipe', 'taxi', '--pipeline-root', PIPELINE_ROOT,
                              '--image', IMAGE, '--cloud-config', str(out / 'cloud.json'), '--no-cache',
+                             '--canned-baseline',
                              '--output', str(out / 'taxi.json'), cwd=out))
     return Compiled(out / 'taxi.json', result)

@@ -195,6 +195,17 @@ def test_vertex_scale_out(vertex_scale_out_spec):
     assert all(not t.get('cachingOptions', {}).get('enableCache') for t in tasks.values())
 
 
+def test_vertex_canned_baseline(vertex_scale_out_spec):
+    """--canned-baseline: a second Trainer (canned mode, on Vertex AI Training too) and the comparison."""
+    tasks = v2_tasks(vertex_scale_out_spec.text)
+    assert {'Transform', 'ImportSchemaGen'} <= _upstream(tasks['CannedTrainer'])
+    assert {'Trainer', 'CannedTrainer', 'CsvExampleGen'} <= _upstream(tasks['CannedComparison'])
+    custom = json.loads(v2_constant(tasks['CannedTrainer'], 'custom_config'))
+    assert custom['tke_trainer']['mode'] == 'canned' and custom['ai_platform_enable_vertex'] is True
+    # The comparison gates nothing: the Pusher takes the gating Evaluator's blessing only.
+    assert 'CannedComparison' not in tasks['Pusher'].get('dependentTasks', [])
+
+
 # --- nothing of this machine, nothing secret ----------------------------------------------------
 
 SECRET_PATTERNS = [r'BEGIN [A-Z ]*PRIVATE KEY', r'"private_key"', r'access_token', r'refresh_token', r'password',
