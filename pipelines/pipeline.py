@@ -156,17 +156,8 @@ def create_pipeline(config: PipelineConfig,
             f'+{keras_file_fingerprint(config.trainer_config.keras_model_path)}'
             if config.trainer_config.keras_model_path else ''))
     train_args, eval_args = cloud_wiring.steps_args(config)
-    # TFX's Trainer, or Vertex AI Training's (its keys beside ours in custom_config).
-    trainer_cls, trainer_custom_config = cloud_wiring.trainer_class(config, trainer_config.to_custom_config())
-    trainer = trainer_cls(
-        run_fn=TRAINER_RUN_FN,
-        examples=transform.outputs['transformed_examples'],
-        transform_graph=transform.outputs['transform_graph'],
-        schema=schema_gen.outputs['schema'],
-        base_model=base_model,
-        train_args=train_args,
-        eval_args=eval_args,
-        custom_config=trainer_custom_config).with_id(TRAINER_ID)
+    trainer = _trainer(config, trainer_config, transform, schema_gen, train_args, eval_args,
+                       base_model=base_model).with_id(TRAINER_ID)
 
     if config.baseline_strategy == 'latest_blessed':
         # TFX's built-in strategy: KubeflowV2DagRunner (Vertex) compiles no other kind.
@@ -208,20 +199,28 @@ def create_pipeline(config: PipelineConfig,
     )
 
 
+def _trainer(config: PipelineConfig, trainer_config: TrainerConfig, transform, schema_gen, train_args, eval_args,
+             base_model=None):
+    """Our run_fn on Transform's output: TFX's Trainer, or Vertex AI Training's (its keys beside ours)."""
+    trainer_cls, custom_config = cloud_wiring.trainer_class(config, trainer_config.to_custom_config())
+    return trainer_cls(
+        run_fn=TRAINER_RUN_FN,
+        examples=transform.outputs['transformed_examples'],
+        transform_graph=transform.outputs['transform_graph'],
+        schema=schema_gen.outputs['schema'],
+        base_model=base_model,
+        train_args=train_args,
+        eval_args=eval_args,
+        custom_config=custom_config)
+
+
 def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
                      trainer, train_args, eval_args) -> List:
     """The recipe's pre-made Estimator on the same Transform output and steps, and the comparison."""
     canned_config = dataclasses.replace(trainer_config, mode=CANNED_MODE, model_builder=None,
                                         keras_model_path=None, allow_unsafe_keras_file=False)
-    trainer_cls, custom_config = cloud_wiring.trainer_class(config, canned_config.to_custom_config())
-    canned_trainer = trainer_cls(
-        run_fn=TRAINER_RUN_FN,
-        examples=transform.outputs['transformed_examples'],
-        transform_graph=transform.outputs['transform_graph'],
-        schema=schema_gen.outputs['schema'],
-        train_args=train_args,
-        eval_args=eval_args,
-        custom_config=custom_config).with_id(CANNED_TRAINER_ID)
+    canned_trainer = _trainer(config, canned_config, transform, schema_gen, train_args,
+                              eval_args).with_id(CANNED_TRAINER_ID)
     comparison = tfx.components.Evaluator(
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Callable, Dict, Iterator, List, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -142,9 +142,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     run_config = est.make_run_config(model_dir, config, fn_args.train_steps)
     estimator = make_estimator(run_config)
 
-    batch_size = int(hparams.get('batch_size', 64))
-    eval_batch_size = int(hparams.get('eval_batch_size', batch_size))
-
+    batch_size, eval_batch_size = _batch_sizes(hparams)
     input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
 
     steps = _StepRecorder()
@@ -172,6 +170,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
 
 
+def _batch_sizes(hparams: Dict[str, Any]) -> Tuple[int, int]:
+    """Training and evaluation batch sizes (hparams ``batch_size``, ``eval_batch_size``)."""
+    batch_size = int(hparams.get('batch_size', 64))
+    return batch_size, int(hparams.get('eval_batch_size', batch_size))
+
+
 def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
                       tf_transform_output: tft.TFTransformOutput, input_names: Sequence[str]) -> Callable:
     def factory(files: List[str], size: int, shuffle: bool) -> Callable[[], tf.data.Dataset]:
@@ -185,7 +189,7 @@ def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig, rec
                       hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput,
                       model: tf.keras.Model, input_names: Sequence[str]) -> None:
     """Mode keras_fit: Keras fit with early stopping, then the best model file is converted."""
-    batch_size = int(hparams.get('batch_size', 64))
+    batch_size, eval_batch_size = _batch_sizes(hparams)
     input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
     # h5py writes local files only; the best model is copied into the ModelRun afterwards.
     local_dir = tempfile.mkdtemp(prefix='tke-keras-fit-')
@@ -193,7 +197,7 @@ def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig, rec
         best_path = os.path.join(local_dir, BEST_MODEL_FILE)
         summary = fit_keras(
             model, input_fn(fn_args.train_files, batch_size, True)(),
-            input_fn(fn_args.eval_files, int(hparams.get('eval_batch_size', batch_size)), False)(),
+            input_fn(fn_args.eval_files, eval_batch_size, False)(),
             fn_args.train_steps, fn_args.eval_steps, hparams, best_path)
         keras_dir = os.path.join(fn_args.model_run_dir, KERAS_SUBDIR)
         tf.io.gfile.makedirs(keras_dir)
@@ -226,8 +230,8 @@ def _convert_and_export(fn_args: tfx.components.FnArgs, config: TrainerConfig, r
     estimator = convert_keras_file(keras_model_path, run_config, recipe.task, recipe.prediction_key,
                                    recipe.class_labels)
     input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
-    batch_size = int(hparams.get('eval_batch_size', hparams.get('batch_size', 64)))
-    metrics = estimator.evaluate(input_fn(fn_args.eval_files, batch_size, False), steps=fn_args.eval_steps)
+    _, eval_batch_size = _batch_sizes(hparams)
+    metrics = estimator.evaluate(input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps)
     logging.info('converted %s; evaluation of the converted Estimator: %s', keras_model_path, metrics)
     _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
 

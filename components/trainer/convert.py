@@ -68,6 +68,4 @@ def convert_keras_file(keras_model_path: str, run_config: tf.estimator.RunConfig
     model_dir = keras_estimator.model_dir
     tf.compat.v1.train.update_checkpoint_state(model_dir, keras_checkpoint,
                                                all_model_checkpoint_paths=[keras_checkpoint])
-    return tf.estimator.Estimator(
-        model_fn=est.add_task_signature(keras_estimator.model_fn, task, prediction_key, class_labels),
-        config=keras_estimator.config)
+    return est.with_task_signature(keras_estimator, task, prediction_key, class_labels)

@@ -122,8 +122,15 @@ def to_estimator(model: tf.keras.Model, run_config: tf.estimator.RunConfig, task
         # model_to_estimator warm-starts from the Keras model's own weights (saved
         # under model_dir/keras); keep that, it has no public accessor.
         warm_start = keras_estimator._warm_start_settings  # noqa: SLF001
+    return with_task_signature(keras_estimator, task, prediction_key, class_labels, warm_start_from=warm_start)
+
+
+def with_task_signature(keras_estimator: tf.estimator.Estimator, task: str, prediction_key: str,
+                        class_labels: Sequence[str] = (),
+                        warm_start_from: Optional[tf.estimator.WarmStartSettings] = None) -> tf.estimator.Estimator:
+    """model_to_estimator's Estimator, re-made with the task signature added to its model_fn."""
     return tf.estimator.Estimator(
         model_fn=add_task_signature(keras_estimator.model_fn, task, prediction_key, class_labels),
         config=keras_estimator.config,
-        warm_start_from=warm_start,
+        warm_start_from=warm_start_from,
     )
