@@ -21,10 +21,15 @@ BASELINE_STRATEGIES = ('latest_blessed_other', 'latest_blessed')
 
 @dataclass
 class EvalSplitConfig:
-    """CsvExampleGen's hash split: train:eval buckets (TFX's default 2:1)."""
+    """ExampleGen's hash split: train:eval buckets (TFX's default 2:1)."""
 
     train_buckets: int = 2
     eval_buckets: int = 1
+
+    def __post_init__(self) -> None:
+        if self.train_buckets < 1 or self.eval_buckets < 1:
+            raise ValueError(f'split buckets must be positive, got train {self.train_buckets} '
+                             f'and eval {self.eval_buckets}')
 
 
 @dataclass
@@ -49,6 +54,8 @@ class PipelineConfig:
         tracing: much faster analysis; the Estimator serving graph is TF1 anyway).
       transform_statistics: let Transform compute pre/post-transform statistics
         (StatisticsGen already covers the raw data).
+      split: ExampleGen's train:eval hash buckets; None means the recipe's
+        (2:1, text 4:1).
       baseline_strategy: the Evaluator's baseline resolver: 'latest_blessed_other' (ours,
         default) or 'latest_blessed' (TFX's built-in; needed for Vertex AI Pipelines).
       runtime_parameters: train steps, eval steps and data root become RuntimeParameters
@@ -74,7 +81,7 @@ class PipelineConfig:
     anomaly_gate: str = 'error'
     transform_tf_compat_v1: bool = True
     transform_statistics: bool = False
-    split: EvalSplitConfig = field(default_factory=EvalSplitConfig)
+    split: Optional[EvalSplitConfig] = None
     baseline_strategy: str = 'latest_blessed_other'
     runtime_parameters: bool = False
     cloud: CloudConfig = field(default_factory=CloudConfig)
@@ -98,6 +105,12 @@ class PipelineConfig:
         if self.baseline_strategy not in BASELINE_STRATEGIES:
             raise ValueError(
                 f'baseline_strategy must be one of {BASELINE_STRATEGIES}, got {self.baseline_strategy!r}')
+
+    def resolved_split(self) -> EvalSplitConfig:
+        if self.split is not None:
+            return self.split
+        train, eval_ = self.recipe_spec.split_buckets
+        return EvalSplitConfig(train_buckets=train, eval_buckets=eval_)
 
     def resolved_train_steps(self) -> int:
         return self.train_steps if self.train_steps is not None else self.recipe_spec.train_steps

@@ -100,9 +100,10 @@ def create_pipeline(config: PipelineConfig,
     """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> Transform
     -> Trainer -> (baseline: latest blessed other model) -> Evaluator -> Pusher."""
     recipe = config.recipe_spec
+    split = config.resolved_split()
     output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-        tfx.proto.SplitConfig.Split(name='train', hash_buckets=config.split.train_buckets),
-        tfx.proto.SplitConfig.Split(name='eval', hash_buckets=config.split.eval_buckets),
+        tfx.proto.SplitConfig.Split(name='train', hash_buckets=split.train_buckets),
+        tfx.proto.SplitConfig.Split(name='eval', hash_buckets=split.eval_buckets),
     ]))
     if recipe.data_format == 'tfrecord':
         # tf.Examples taken as they are (images as encoded bytes, say), same hash split.

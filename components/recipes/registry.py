@@ -71,8 +71,14 @@ class Recipe:
     # The pre-made Estimator trained beside the Keras model with --canned-baseline:
     # 'linear' (LinearRegressor / LinearClassifier) or 'dnn' (DNNRegressor / DNNClassifier).
     canned_baseline: str = 'linear'
+    # ExampleGen's hash split, train:eval buckets (TFX's default 2:1). A pipeline's
+    # EvalSplitConfig, when given, overrides it.
+    split_buckets: Tuple[int, int] = (2, 1)
 
     def __post_init__(self) -> None:
+        if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
+            raise ValueError(f'recipe {self.name!r}: split_buckets {self.split_buckets!r} must be two positive '
+                             'bucket counts (train, eval)')
         if self.task not in TASKS:
             raise ValueError(f'recipe {self.name!r}: task {self.task!r} is not one of {TASKS}')
         if self.canned_baseline not in ('linear', 'dnn'):

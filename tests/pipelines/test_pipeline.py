@@ -6,10 +6,11 @@ import json
 
 import pytest
 import tensorflow_model_analysis as tfma
+from google.protobuf import json_format
 from tfx import v1 as tfx
 
 from components.recipes import get_recipe
-from pipelines.config import TRAINER_RUN_FN, PipelineConfig
+from pipelines.config import TRAINER_RUN_FN, EvalSplitConfig, PipelineConfig
 from pipelines.pipeline import check_fail_closed, create_pipeline, eval_config
 
 ORDER = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'AnomalyGate', 'Transform',
@@ -59,6 +60,23 @@ def test_recipe_defaults_and_warm_start():
     assert _steps(components['Trainer'], 'train_args') == recipe.train_steps
     assert 'latest_model_resolver' in components
     assert 'base_model' in components['Trainer'].inputs
+
+
+def _hash_buckets(config: PipelineConfig) -> dict:
+    example_gen = next(c for c in create_pipeline(config).components if c.id == 'CsvExampleGen')
+    output_config = tfx.proto.Output()
+    json_format.Parse(example_gen.exec_properties['output_config'], output_config)
+    return {s.name: s.hash_buckets for s in output_config.split_config.splits}
+
+
+def test_the_split_is_the_recipes_unless_the_config_names_one():
+    assert _hash_buckets(_config('housing')) == {'train': 2, 'eval': 1}
+    # The text recipe keeps the Keras bag-of-words post's 80/20 split.
+    assert get_recipe('text').split_buckets == (4, 1)
+    assert _hash_buckets(_config('text')) == {'train': 4, 'eval': 1}
+    assert _hash_buckets(_config('text', split=EvalSplitConfig(9, 1))) == {'train': 9, 'eval': 1}
+    with pytest.raises(ValueError, match='split buckets must be positive'):
+        EvalSplitConfig(train_buckets=0)
 
 
 def test_anomaly_gate_can_be_turned_off_or_set_to_warnings():
@@ -120,7 +138,6 @@ def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
     assert comparison.inputs['model'].producer_component_id == 'Trainer'
     assert comparison.inputs['baseline_model'].producer_component_id == CANNED_TRAINER_ID
     config = tfma.EvalConfig()
-    from google.protobuf import json_format
     json_format.Parse(comparison.exec_properties['eval_config'], config)
     assert not tfma.metrics.metric_thresholds_from_metrics_specs(config.metrics_specs, eval_config=config)
     # Only the gating Evaluator's blessing reaches the Pusher; a warm start never takes the canned model.

@@ -6,7 +6,9 @@ vocabulary Transform wrote, and ``package`` is shown never to be read.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
@@ -48,22 +50,57 @@ def test_every_section_has_its_index_and_an_unknown_one_is_minus_one():
     assert label_index(sections).numpy().tolist() == [*range(20), -1, -1]
 
 
-def test_words_are_lower_cased_plus_synopsis_and_cased_words():
-    words = description_words(tf.constant(['Éclair for GNU R. Go, go-GO x_1.', 'plain words']))
+def test_words_are_lower_cased_plus_synopsis_words_pairs_ends_and_cased_words():
+    words = description_words(tf.constant(['Éclair for GNU R. Go, go-GO x_1.', 'plain. words', '', 'Solo']))
     assert [[w.decode() for w in row] for row in words.to_list()] == [
         ['éclair', 'for', 'gnu', 'r', 'go', 'go', 'go', 'x', '1',
          's_éclair', 's_for', 's_gnu', 's_r',
+         's2_éclair_for', 's2_for_gnu', 's2_gnu_r',
+         'f_éclair', 'l_r',
          'Éclair', 'GNU', 'R', 'Go', 'GO'],
-        ['plain', 'words', 's_plain', 's_words'],
+        ['plain', 'words', 's_plain', 'f_plain', 'l_plain'],
+        [],
+        ['solo', 's_solo', 'f_solo', 'l_solo', 'Solo'],
     ]
 
 
 def _python_words(description: str) -> set:
     """The same tokenization, written independently with Python's re."""
     words = re.findall(r'[^\W_]+', description)
-    short = re.findall(r'[^\W_]+', description.split('. ', 1)[0])
-    return ({w.lower() for w in words} | {F.SHORT_PREFIX + w.lower() for w in short}
-            | {w for w in words if w != w.lower()})
+    short = [w.lower() for w in re.findall(r'[^\W_]+', description.split('. ', 1)[0])]
+    ends = {F.FIRST_PREFIX + short[0], F.LAST_PREFIX + short[-1]} if short else set()
+    return ({w.lower() for w in words} | {F.SHORT_PREFIX + w for w in short}
+            | {f'{F.SHORT_PAIR_PREFIX}{a}{F.PAIR_SEPARATOR}{b}' for a, b in zip(short, short[1:], strict=False)}
+            | ends | {w for w in words if w != w.lower()})
+
+
+def _mutual_information(rows) -> dict:
+    """TFT's per-word score, written out: sum over sections y of n_xy * log2(n_xy * n / (n_x * n_y))."""
+    n = len(rows)
+    per_section = Counter(r['section'] for r in rows)
+    cooccurrences = defaultdict(Counter)
+    for r in rows:
+        for w in _python_words(r['description']):
+            cooccurrences[w][r['section']] += 1
+    scores = {}
+    for w, by_section in cooccurrences.items():
+        n_x = sum(by_section.values())
+        scores[w] = sum(c * math.log2(c * n / (n_x * per_section[y])) for y, c in by_section.items())
+    return scores
+
+
+def test_the_vocabulary_ranks_words_by_mutual_information_with_the_section(text_tft, text_csv):
+    vocabulary = [w.decode() for w in text_tft.vocabulary_by_name(F.VOCAB_FILENAME)]
+    scores = _mutual_information(csv_rows(text_csv, 200))  # the rows text_tft analyzed
+    # 200 rows hold fewer than 10,000 words: every word is in, in order of information.
+    assert set(vocabulary) == set(scores)
+    in_order = [scores[w] for w in vocabulary]
+    # (TFT sums float means per word: scores agree to ~1e-4.)
+    assert all(a >= b - 1e-3 for a, b in zip(in_order, in_order[1:], strict=False))
+    # Not the frequency order: "the", in most descriptions of every section, tells little.
+    frequency = Counter(w for r in csv_rows(text_csv, 200) for w in _python_words(r['description']))
+    assert frequency.most_common(1)[0][0] == 'the'
+    assert vocabulary.index('the') > 1000
 
 
 def test_the_bag_is_each_vocabulary_word_of_the_description_once(text_tft, text_csv):
