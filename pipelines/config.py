@@ -55,7 +55,7 @@ class PipelineConfig:
       transform_statistics: let Transform compute pre/post-transform statistics
         (StatisticsGen already covers the raw data).
       split: ExampleGen's train:eval hash buckets; None means the recipe's
-        (2:1, text 4:1).
+        (``Recipe.split_buckets``).
       baseline_strategy: the Evaluator's baseline resolver: 'latest_blessed_other' (ours,
         default) or 'latest_blessed' (TFX's built-in; needed for Vertex AI Pipelines).
       runtime_parameters: train steps, eval steps and data root become RuntimeParameters

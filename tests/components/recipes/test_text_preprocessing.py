@@ -91,14 +91,15 @@ def _mutual_information(rows) -> dict:
 
 def test_the_vocabulary_ranks_words_by_mutual_information_with_the_section(text_tft, text_csv):
     vocabulary = [w.decode() for w in text_tft.vocabulary_by_name(F.VOCAB_FILENAME)]
-    scores = _mutual_information(csv_rows(text_csv, 200))  # the rows text_tft analyzed
+    rows = csv_rows(text_csv, 200)  # the rows text_tft analyzed
+    scores = _mutual_information(rows)
     # 200 rows hold fewer than 10,000 words: every word is in, in order of information.
     assert set(vocabulary) == set(scores)
     in_order = [scores[w] for w in vocabulary]
     # (TFT sums float means per word: scores agree to ~1e-4.)
     assert all(a >= b - 1e-3 for a, b in zip(in_order, in_order[1:], strict=False))
     # Not the frequency order: "the", in most descriptions of every section, tells little.
-    frequency = Counter(w for r in csv_rows(text_csv, 200) for w in _python_words(r['description']))
+    frequency = Counter(w for r in rows for w in _python_words(r['description']))
     assert frequency.most_common(1)[0][0] == 'the'
     assert vocabulary.index('the') > 1000
 
