@@ -12,6 +12,9 @@ these words, each counted once:
 - the synopsis' adjacent word pairs (``s2_development_files``) and its first
   and last words (``f_documentation``, ``l_library``): where the synopsis puts
   a word matters ("... - Python 3 module", "... (shared library)");
+- the words of the synopsis' trailing qualifier, after " - " or in a final
+  parenthesis (``v_development``, ``v_files`` in "... - development files",
+  ``v_python`` in "... (Python 3)"): Debian names the flavour of a package there;
 - words that are not all lower case, as written ("GNU", "R", "Go", "X11"),
   which tell the language "Go" from the verb "go".
 
@@ -42,6 +45,9 @@ from components.recipes.tft_utils import to_dense_scalar
 _NON_WORD = r'[^\p{L}\p{N}]+'
 # The short description ends at the first ". " ((?s): also across newlines).
 _AFTER_SHORT = r'(?s)\. .*'
+# A synopsis with a trailing qualifier: the first " - " (or en dash) or "(" after which
+# no parenthesis opens or closes except a final ")"; group 1 is the qualifier.
+_QUALIFIED = r'(?s)^.*?(?:\s[-\x{2013}]\s|\()([^()]*)\)?\s*$'
 
 
 def split_words(text: tf.Tensor) -> tf.RaggedTensor:
@@ -53,23 +59,44 @@ def _prefixed(prefix: str, words: tf.RaggedTensor) -> tf.RaggedTensor:
     return tf.ragged.map_flat_values(lambda w: tf.strings.join([prefix, w]), words)
 
 
+def _lower(words: tf.RaggedTensor) -> tf.RaggedTensor:
+    return tf.ragged.map_flat_values(tf.strings.lower, words, encoding='utf-8')
+
+
+def synopsis(text: tf.Tensor) -> tf.Tensor:
+    """``[batch]`` descriptions -> ``[batch]`` short descriptions (the text before the first ". ")."""
+    return tf.strings.regex_replace(text, _AFTER_SHORT, '')
+
+
 def synopsis_words(text: tf.Tensor) -> tf.RaggedTensor:
     """``[batch]`` descriptions -> ``[batch, (words)]``: the short description's words, lower-cased, in order."""
-    short = split_words(tf.strings.regex_replace(text, _AFTER_SHORT, ''))
-    return tf.ragged.map_flat_values(tf.strings.lower, short, encoding='utf-8')
+    return _lower(split_words(synopsis(text)))
+
+
+def qualifier_words(text: tf.Tensor) -> tf.RaggedTensor:
+    """``[batch]`` descriptions -> ``[batch, (words)]``: the synopsis' trailing qualifier's words, lower-cased.
+
+    "Robot OS library - Python 3" -> python, 3; "X11 client (development files)"
+    -> development, files; no qualifier -> no words.
+    """
+    short = synopsis(text)
+    qualifier = tf.where(tf.strings.regex_full_match(short, _QUALIFIED),
+                         tf.strings.regex_replace(short, _QUALIFIED, r'\1'), '')
+    return _lower(split_words(qualifier))
 
 
 def description_words(text: tf.Tensor) -> tf.RaggedTensor:
     """``[batch]`` descriptions -> ``[batch, (words)]``: every kind of word of the bag (module docstring)."""
     words = split_words(text)
-    lowered = tf.ragged.map_flat_values(tf.strings.lower, words, encoding='utf-8')
+    lowered = _lower(words)
     short = synopsis_words(text)
     # Ragged slices: a one-word synopsis has no pair, an empty one no first or last word.
     pairs = tf.ragged.map_flat_values(
         lambda a, b: tf.strings.join([F.SHORT_PAIR_PREFIX, a, F.PAIR_SEPARATOR, b]), short[:, :-1], short[:, 1:])
     cased = tf.ragged.boolean_mask(words, tf.not_equal(words, lowered))
     return tf.concat([lowered, _prefixed(F.SHORT_PREFIX, short), pairs, _prefixed(F.FIRST_PREFIX, short[:, :1]),
-                      _prefixed(F.LAST_PREFIX, short[:, -1:]), cased], axis=1)
+                      _prefixed(F.LAST_PREFIX, short[:, -1:]), _prefixed(F.VARIANT_PREFIX, qualifier_words(text)),
+                      cased], axis=1)
 
 
 def label_index(section: tf.Tensor) -> tf.Tensor:

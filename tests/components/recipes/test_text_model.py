@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from components.recipes import get_recipe
 from components.recipes.text import features as F
-from components.recipes.text.model import SparseBag
+from components.recipes.text.model import SparseBag, SparseDropout
 from components.trainer.model import build_model, check_model_inputs, compile_model, import_by_path
 
 
@@ -25,7 +25,8 @@ def model(text_tft):
 
 def test_is_the_posts_bag_of_words_mlp(model, text_tft):
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ['InputLayer', 'SparseBag', 'Dense', 'Dropout', 'Dense']
+    assert kinds == ['InputLayer', 'SparseBag', 'SparseDropout', 'Dense', 'Dropout', 'Dense']
+    assert model.get_layer('word_dropout').rate == get_recipe('text').hparams['input_dropout'] > 0
     hidden = model.get_layer('hidden')
     assert hidden.units == 512 and hidden.activation is tf.keras.activations.relu
     assert model.get_layer('dropout').rate == 0.5
@@ -51,6 +52,29 @@ def test_sparse_bag_puts_a_one_at_each_id():
     bag = tf.sparse.to_dense(SparseBag(5)(ids)).numpy()
     np.testing.assert_array_equal(bag, [[0, 1, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1]])
     assert SparseBag.from_config(SparseBag(5).get_config()).size == 5
+
+
+def test_sparse_dropout_drops_and_rescales_words_only_in_training():
+    bag = SparseBag(1000)(tf.SparseTensor(indices=[[i // 1000, i % 1000] for i in range(20000)],
+                                           values=tf.constant([i % 1000 for i in range(20000)], tf.int64),
+                                           dense_shape=[20, 1000]))
+    layer = SparseDropout(0.25, seed=1)
+    trained = layer(bag, training=True)
+    kept = trained.values.numpy()
+    # Each word is kept with probability 0.75 (20,000 draws: 15,000 +- ~61) and weighs 1 / 0.75.
+    assert abs(len(kept) - 15000) < 400
+    np.testing.assert_allclose(kept, 1 / 0.75)
+    assert set(map(tuple, trained.indices.numpy())) < set(map(tuple, bag.indices.numpy()))
+    # The expected input of the next layer is unchanged.
+    assert abs(float(tf.sparse.reduce_sum(trained)) - 20000) < 600
+    for off in (layer(bag, training=False), layer(bag), SparseDropout(0.0)(bag, training=True)):
+        np.testing.assert_array_equal(tf.sparse.to_dense(off).numpy(), tf.sparse.to_dense(bag).numpy())
+    # A graph-mode learning phase (a boolean tensor) picks the branch at run time.
+    training = tf.constant(True)
+    assert len(layer(bag, training=training).values) < 20000
+    assert SparseDropout.from_config(layer.get_config()).rate == 0.25
+    with pytest.raises(ValueError, match='rate'):
+        SparseDropout(1.0)
 
 
 def test_predicts_20_probabilities_from_sparse_ids_as_keras_and_as_estimator(model, text_tft, tmp_path):
