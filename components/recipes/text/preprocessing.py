@@ -21,7 +21,9 @@ these words, each counted once:
 The vocabulary is the 10,000 of these words that carry the most mutual
 information with the section over the training split (TFT's labelled
 vocabulary), not the 10,000 most frequent: frequent words such as "the" or
-"package" say nothing about the section. Other words share one
+"package" say nothing about the section. Only words in 3 or more training
+descriptions are scored (``features.MIN_DOCUMENT_FREQUENCY`` says why), which
+keeps Transform's scoring pass to a quarter of the words. Other words share one
 out-of-vocabulary id (10,000 on the shipped data), which the model leaves out,
 as the post's ``Tokenizer(num_words=...)`` does. README ("Free text") gives
 what each choice measured.
@@ -120,10 +122,18 @@ def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     # Set semantics: each distinct word once per description (binary bag of words; the
     # labelled vocabulary also requires a set per row).
     bag = tft.bag_of_words(words, ngram_range=(1, 1), separator=' ')
+    # Words in fewer than 3 training descriptions are not scored (features.MIN_DOCUMENT_FREQUENCY
+    # says why): a cheap frequency pass drops them before the mutual-information pass.
+    candidates_file = tft.vocabulary(bag, frequency_threshold=F.MIN_DOCUMENT_FREQUENCY,
+                                     vocab_filename=F.CANDIDATES_VOCAB_FILENAME, name='candidate_words')
+    candidates = tf.sparse.retain(bag, tft.apply_vocabulary(bag, candidates_file, default_value=-1).values >= 0)
     # With labels, top_k ranks words by their mutual information with the section (TFT
-    # computes it over the analyzed split: training data only); ties by the word.
-    ids = tft.compute_and_apply_vocabulary(
-        bag, top_k=F.VOCAB_SIZE, num_oov_buckets=F.OOV_BUCKETS, vocab_filename=F.VOCAB_FILENAME, labels=label)
+    # computes it over the analyzed split: training data only); ties by the word. Plain
+    # mutual information, as compute_and_apply_vocabulary gives by default (tft.vocabulary's
+    # default would zero sections within 2 of the expected count: a different vocabulary).
+    vocabulary_file = tft.vocabulary(candidates, top_k=F.VOCAB_SIZE, labels=label, min_diff_from_avg=0.0,
+                                     vocab_filename=F.VOCAB_FILENAME, name='informative_words')
+    ids = tft.apply_vocabulary(bag, vocabulary_file, num_oov_buckets=F.OOV_BUCKETS)
     return {
         # Words outside the vocabulary stay in, as the OOV id (the model skips it): a new
         # tensor without them would lose the id range TFT records in the schema, which
