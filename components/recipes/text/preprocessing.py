@@ -70,9 +70,10 @@ def synopsis(text: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(text, _AFTER_SHORT, '')
 
 
-def synopsis_words(text: tf.Tensor) -> tf.RaggedTensor:
-    """``[batch]`` descriptions -> ``[batch, (words)]``: the short description's words, lower-cased, in order."""
-    return _lower(split_words(synopsis(text)))
+def _qualifier_words_of_synopsis(short: tf.Tensor) -> tf.RaggedTensor:
+    qualifier = tf.where(tf.strings.regex_full_match(short, _QUALIFIED),
+                         tf.strings.regex_replace(short, _QUALIFIED, r'\1'), '')
+    return _lower(split_words(qualifier))
 
 
 def qualifier_words(text: tf.Tensor) -> tf.RaggedTensor:
@@ -81,24 +82,23 @@ def qualifier_words(text: tf.Tensor) -> tf.RaggedTensor:
     "Robot OS library - Python 3" -> python, 3; "X11 client (development files)"
     -> development, files; no qualifier -> no words.
     """
-    short = synopsis(text)
-    qualifier = tf.where(tf.strings.regex_full_match(short, _QUALIFIED),
-                         tf.strings.regex_replace(short, _QUALIFIED, r'\1'), '')
-    return _lower(split_words(qualifier))
+    return _qualifier_words_of_synopsis(synopsis(text))
 
 
 def description_words(text: tf.Tensor) -> tf.RaggedTensor:
     """``[batch]`` descriptions -> ``[batch, (words)]``: every kind of word of the bag (module docstring)."""
     words = split_words(text)
     lowered = _lower(words)
-    short = synopsis_words(text)
+    # The synopsis is cut once (a regex over the whole text) for its words and its qualifier.
+    short_text = synopsis(text)
+    short = _lower(split_words(short_text))
     # Ragged slices: a one-word synopsis has no pair, an empty one no first or last word.
     pairs = tf.ragged.map_flat_values(
         lambda a, b: tf.strings.join([F.SHORT_PAIR_PREFIX, a, F.PAIR_SEPARATOR, b]), short[:, :-1], short[:, 1:])
     cased = tf.ragged.boolean_mask(words, tf.not_equal(words, lowered))
+    qualifier = _qualifier_words_of_synopsis(short_text)
     return tf.concat([lowered, _prefixed(F.SHORT_PREFIX, short), pairs, _prefixed(F.FIRST_PREFIX, short[:, :1]),
-                      _prefixed(F.LAST_PREFIX, short[:, -1:]), _prefixed(F.VARIANT_PREFIX, qualifier_words(text)),
-                      cased], axis=1)
+                      _prefixed(F.LAST_PREFIX, short[:, -1:]), _prefixed(F.VARIANT_PREFIX, qualifier), cased], axis=1)
 
 
 def label_index(section: tf.Tensor) -> tf.Tensor:
