@@ -40,7 +40,7 @@ def run_recipe(work: Path, name: str) -> Dict:
     return {
         'recipe': name, 'metric': metric, 'train_steps': config.resolved_train_steps(), 'rows': data.rows,
         'keras': report.metrics.get(metric), 'canned': report.canned_metrics.get(metric),
-        'canned_kind': recipe.canned_baseline, 'blessed': report.blessed, 'seconds': round(seconds, 1),
+        'canned_kind': recipe.canned_estimator, 'blessed': report.blessed, 'seconds': round(seconds, 1),
         'all_keras_metrics': report.metrics, 'all_canned_metrics': report.canned_metrics,
     }
 

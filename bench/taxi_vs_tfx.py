@@ -1,6 +1,6 @@
 """Time to quality: our taxi pipeline vs TFX's own Chicago taxi Estimator example.
 
-Runs, in one invocation and on the same data (data/taxi), from fresh directories:
+Runs, in one invocation and on the same data (the taxi recipe's data), from fresh directories:
   1. the anchor: tfx.examples.chicago_taxi_pipeline.taxi_pipeline_local from the
      installed tfx package, with its own defaults (10,000 train steps of batch 40,
      5,000 eval steps, its module file), Beam in_memory (its faster mode here) or

@@ -12,9 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from components.recipes.registry import DEFAULT_RECIPE
-from kubeflow_runners.compile import ENGINES, CompileConfig, CompileEnvironmentMissing, check_environment
+from components.recipes.registry import DEFAULT_RECIPE, recipe_names
+from kubeflow_runners.compile import (
+    ENGINES,
+    CompileConfig,
+    CompileEnvironmentMissing,
+    check_environment,
+    image_check_command,
+)
 from pipelines.cloud import CloudConfig
+from pipelines.config import PipelineConfig
 
 COMMANDS = ('compile', 'submit')
 EXIT_BAD_INPUT = 2
@@ -28,7 +35,10 @@ def _parameter(text: str) -> Tuple[str, str]:
 
 
 def _add_compile_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--recipe', default=DEFAULT_RECIPE, help=f'recipe name (default: {DEFAULT_RECIPE})')
+    parser.add_argument('--recipe', default=DEFAULT_RECIPE, metavar='RECIPE',
+                        help=f'a built-in recipe (default: {DEFAULT_RECIPE}), a dotted path to a Recipe object '
+                             '(my_pkg.recipes:CHURN), or a recipe folder; its code and files must be in the image '
+                             '(see the README, Run on Kubeflow / Vertex AI)')
     parser.add_argument('--pipeline-root', required=True, metavar='URI',
                         help='where the pipeline writes artifacts, e.g. gs://BUCKET/tke (Vertex: a gs:// URI)')
     parser.add_argument('--image', required=True, metavar='IMAGE',
@@ -36,8 +46,8 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--output', metavar='FILE',
                         help='compiled spec (default: <pipeline name>.yaml for kubeflow, .json for vertex)')
     parser.add_argument('--data-root', metavar='URI',
-                        help="CSV folder (default: the recipe's shipped data inside the image); "
-                             'a runtime parameter of the spec')
+                        help="data folder, CSV or TFRecord files as the recipe reads (default: the recipe's own "
+                             'data inside the image); a runtime parameter of the spec')
     parser.add_argument('--serving-dir', metavar='URI', help="Pusher's folder (default: <pipeline root>/serving)")
     parser.add_argument('--train-steps', type=int, metavar='N',
                         help="default of the train-args runtime parameter (default: the recipe's)")
@@ -87,20 +97,17 @@ def _compile_config(args: argparse.Namespace) -> CompileConfig:
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f'--cloud-config {path}: {e}') from None
         cloud = CloudConfig.from_dict({**data, 'image': args.image})
-    return CompileConfig(
-        engine=args.engine, recipe=args.recipe, pipeline_root=args.pipeline_root, image=args.image,
-        data_root=args.data_root, serving_dir=args.serving_dir, train_steps=args.train_steps,
-        eval_steps=args.eval_steps, pipeline_name=args.pipeline_name, enable_cache=not args.no_cache,
-        runtime_parameters=not args.no_runtime_parameters, cloud=cloud, output=args.output,
-        canned_baseline=args.canned_baseline)
+    pipeline = PipelineConfig(
+        recipe=args.recipe, pipeline_root=args.pipeline_root, data_root=args.data_root,
+        serving_dir=args.serving_dir, train_steps=args.train_steps, eval_steps=args.eval_steps,
+        pipeline_name=args.pipeline_name, enable_cache=not args.no_cache,
+        runtime_parameters=not args.no_runtime_parameters, cloud=cloud, canned_baseline=args.canned_baseline)
+    return CompileConfig(engine=args.engine, image=args.image, pipeline=pipeline, output=args.output)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         config = _compile_config(args)
-        from components.recipes.registry import get_recipe
-
-        get_recipe(config.recipe)
         check_environment(config.engine)
         if args.command == 'submit':
             from kubeflow_runners.submit import SubmitConfig
@@ -114,9 +121,16 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     from kubeflow_runners.compile import compile_pipeline
 
-    output = compile_pipeline(config)
+    try:
+        output = compile_pipeline(config)
+    except ValueError as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
     target = 'Kubeflow Pipelines (v1, Argo YAML)' if config.engine == 'kubeflow' else 'Vertex AI Pipelines (KFP v2)'
-    print(f'compiled {config.recipe} for {target}: {output}')
+    recipe = config.pipeline.recipe
+    print(f'compiled {recipe.name} for {target}: {output}')
+    if args.recipe not in recipe_names():
+        print(f'  your recipe must be in the image: check it there with `{image_check_command(args.recipe)}`')
     if args.command == 'compile':
         return 0
     return _submit(output, config, submit_config, args.dry_run)
@@ -131,7 +145,7 @@ def _submit(template: Path, config: CompileConfig, submit_config: Any, dry_run: 
 
         credentials = AnonymousCredentials()
     try:
-        job = submitting.build_job(template, config.pipeline_root, submit_config, credentials)
+        job = submitting.build_job(template, config.pipeline.pipeline_root, submit_config, credentials)
     except ValueError as e:
         print(f'tke: error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -8,25 +8,40 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from components.recipes.registry import PROJECT_ROOT, get_recipe
-from pipelines.cloud import CloudConfig
+from components.recipes.registry import Recipe, check_recipe
 from pipelines.config import PipelineConfig
 
 ENGINES = ('kubeflow', 'vertex')
-# The Dockerfile's WORKDIR: the package, schemas/ and data/ live there in the image.
+# Where the pipeline image keeps its Python code: the Dockerfile installs this package's
+# wheel there (pip install --target) and puts it on PYTHONPATH. Every file a compiled spec
+# names (a recipe's schema, its shipped data) is there, laid out as it is on this machine
+# relative to the folder its code is imported from. Your own recipes go there too
+# (pip install --target /tke/site my_pkg, or COPY my_recipe /tke/site/my_recipe).
 IMAGE_PROJECT_ROOT = '/tke'
-# Every component runs in the pipeline image; Beam's DirectRunner inside the pod unless
-# Dataflow is configured. --setup_file (a path in the image) spares TFX building a TFX
-# sdist for Beam in every pod.
-IN_POD_BEAM_ARGS = ['--direct_running_mode=in_memory', '--direct_num_workers=1',
-                    f'--setup_file={IMAGE_PROJECT_ROOT}/setup.py']
+IMAGE_SITE = f'{IMAGE_PROJECT_ROOT}/site'
+# The package's own wheel in the image: Dataflow workers install it (--extra_package);
+# for Beam's DirectRunner in a pod it only spares TFX building a TFX sdist in every pod.
+IMAGE_WHEEL_DIR = f'{IMAGE_PROJECT_ROOT}/dist'
 COMPILE_ENV_HINT = ('the Kubeflow / Vertex compile environment has them: `make kfp-venv`, then '
                     '.venv-kfp/bin/tke compile ... (kfp 1.8 needs pydantic<2 and urllib3<2, so it is kept '
                     'out of the main stack)')
+
+
+def image_wheel() -> str:
+    """The path of this package's wheel in the image (its name carries the installed version)."""
+    from importlib.metadata import version
+
+    return f'{IMAGE_WHEEL_DIR}/tfx_keras_estimator-{version("tfx-keras-estimator")}-py3-none-any.whl'
+
+
+def in_pod_beam_args() -> List[str]:
+    """Every component runs in the pipeline image; Beam's DirectRunner inside the pod unless
+    Dataflow is configured."""
+    return ['--direct_running_mode=in_memory', '--direct_num_workers=1', f'--extra_package={image_wheel()}']
 
 
 class CompileEnvironmentMissing(RuntimeError):
@@ -35,84 +50,81 @@ class CompileEnvironmentMissing(RuntimeError):
 
 @dataclass
 class CompileConfig:
-    """What ``tke compile`` / ``tke submit`` ask for.
+    """What ``tke compile`` / ``tke submit`` ask for: an engine, an image, and the pipeline's settings.
 
     Attributes:
       engine: 'kubeflow' (KFP v1 Argo YAML) or 'vertex' (KFP v2 pipeline JSON).
-      recipe, pipeline_root, image: the recipe, where artifacts go (a gs:// URI on Vertex),
-        the pipeline image every component runs in.
-      data_root: default the recipe's shipped data inside the image.
-      serving_dir: Pusher's folder; default ``<pipeline_root>/serving``.
-      runtime_parameters: data root, train and eval steps as parameters of the spec.
-      cloud: scale-out options; ``cloud.image`` is set to ``image``.
+      image: the pipeline image every component runs in (``pipeline.cloud.image`` is set to it).
+      pipeline: the same PipelineConfig as a local run. Its paths must be URIs or paths in the
+        image; those left None become the recipe's own files in the image (``in_image``).
       output: the compiled file; default ``<pipeline name>.yaml`` / ``.json`` here.
-      canned_baseline: also train the recipe's pre-made Estimator and compare (PipelineConfig).
     """
 
     engine: str
-    recipe: str
-    pipeline_root: str
     image: str
-    data_root: Optional[str] = None
-    serving_dir: Optional[str] = None
-    train_steps: Optional[int] = None
-    eval_steps: Optional[int] = None
-    pipeline_name: Optional[str] = None
-    enable_cache: bool = True
-    runtime_parameters: bool = True
-    cloud: CloudConfig = field(default_factory=CloudConfig)
+    pipeline: PipelineConfig
     output: Optional[str] = None
-    canned_baseline: bool = False
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f'engine must be one of {ENGINES}, got {self.engine!r}')
         if not self.image or any(c.isspace() for c in self.image):
             raise ValueError(f'image must be a container image reference, got {self.image!r}')
-        for name in ('pipeline_root', 'data_root', 'serving_dir'):
-            value = getattr(self, name)
+        for name in ('pipeline_root', 'data_root', 'schema_path', 'serving_dir'):
+            value = getattr(self.pipeline, name)
             if value is not None and '://' not in value and not value.startswith(IMAGE_PROJECT_ROOT + '/'):
                 raise ValueError(
                     f'{name} {value!r} is a path of this machine, which the pipeline\'s pods do not have: '
                     f'give a URI (gs://bucket/...) or a path inside the image ({IMAGE_PROJECT_ROOT}/...)')
-        if self.engine == 'vertex' and not self.pipeline_root.startswith('gs://'):
-            raise ValueError(f'Vertex AI Pipelines needs a gs:// pipeline root, got {self.pipeline_root!r}')
-        for name in ('train_steps', 'eval_steps'):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f'{name} must be at least 1, got {value}')
+        if self.engine == 'vertex' and not self.pipeline.pipeline_root.startswith('gs://'):
+            raise ValueError(f'Vertex AI Pipelines needs a gs:// pipeline root, got {self.pipeline.pipeline_root!r}')
 
     def output_path(self, pipeline_name: str) -> Path:
         suffix = '.yaml' if self.engine == 'kubeflow' else '.json'
         return Path(self.output or f'{pipeline_name}{suffix}')
 
 
-def in_image(path: Path) -> str:
-    """A file of this repository as the pipeline image has it."""
-    return f'{IMAGE_PROJECT_ROOT}/{path.resolve().relative_to(PROJECT_ROOT).as_posix()}'
+def import_base(recipe: Recipe) -> Path:
+    """The folder the recipe's code is imported from (a site-packages, or a recipe folder's parent).
+
+    Its files keep their place relative to it in the image's IMAGE_SITE.
+    """
+    module = recipe.preprocessing_fn.rpartition(':')[0] or recipe.preprocessing_fn.rpartition('.')[0]
+    spec = importlib.util.find_spec(module)
+    root = recipe.schema_path.parent.resolve()
+    if spec is not None and spec.origin:
+        base = Path(spec.origin).resolve().parents[module.count('.')]
+        if root.is_relative_to(base):
+            return base
+    # A recipe folder whose code lives elsewhere: the folder itself goes to IMAGE_SITE.
+    return root.parent
+
+
+def in_image(path: Path, recipe: Recipe) -> str:
+    """A file of the recipe as the pipeline image has it."""
+    return f'{IMAGE_SITE}/{path.resolve().relative_to(import_base(recipe)).as_posix()}'
 
 
 def pipeline_config(config: CompileConfig) -> PipelineConfig:
     """The PipelineConfig of a compiled run: paths in the image or URIs, none of this machine."""
-    recipe = get_recipe(config.recipe)
-    cloud = dataclasses.replace(config.cloud, image=config.image)
-    return PipelineConfig(
-        recipe=recipe.name,
-        pipeline_root=config.pipeline_root,
-        data_root=config.data_root or in_image(recipe.data_dir),
-        schema_path=in_image(recipe.schema_path),
-        serving_dir=config.serving_dir or f'{config.pipeline_root.rstrip("/")}/serving',
-        train_steps=config.train_steps,
-        eval_steps=config.eval_steps,
-        pipeline_name=config.pipeline_name,
-        beam_pipeline_args=[] if cloud.dataflow else list(IN_POD_BEAM_ARGS),
-        enable_cache=config.enable_cache,
+    settings = config.pipeline
+    recipe = settings.recipe
+    cloud = dataclasses.replace(settings.cloud, image=config.image)
+    return dataclasses.replace(
+        settings,
+        data_root=settings.data_root or in_image(recipe.data_dir, recipe),
+        schema_path=settings.schema_path or in_image(recipe.schema_path, recipe),
+        serving_dir=settings.resolved_serving_dir,
+        beam_pipeline_args=[*settings.beam_pipeline_args, *([] if cloud.dataflow else in_pod_beam_args())],
         # KubeflowV2DagRunner compiles only TFX's built-in resolver strategies.
-        baseline_strategy='latest_blessed' if config.engine == 'vertex' else 'latest_blessed_other',
-        runtime_parameters=config.runtime_parameters,
+        baseline_strategy='latest_blessed' if config.engine == 'vertex' else settings.baseline_strategy,
         cloud=cloud,
-        canned_baseline=config.canned_baseline,
     )
+
+
+def image_check_command(recipe_ref: str) -> str:
+    """What to run in an image built FROM ours that adds your recipe: fails the build if it cannot import."""
+    return f'python -m kubeflow_runners.image_check --recipe {recipe_ref}'
 
 
 def _require(modules: List[str], what: str) -> None:
@@ -138,6 +150,7 @@ def compile_pipeline(config: CompileConfig) -> Path:
     from pipelines.pipeline import create_pipeline
 
     spec_config = pipeline_config(config)
+    check_recipe(spec_config.recipe)  # its code imports here, before the image has to
     pipeline = create_pipeline(spec_config)
     output = config.output_path(pipeline.pipeline_info.pipeline_name)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,19 +1,21 @@
 """Checks, at image build time, that a component in the image finds what the compiled spec names.
 
-``python -m kubeflow_runners.image_check`` (the Dockerfile's last step): every dotted path
-TFX will import (run_fn, each recipe's preprocessing_fn and model builder, the baseline
-strategy, the anomaly gate) imports, each recipe's schema is where the compiled spec says,
-and the Vertex AI entrypoint's kfp.pipeline_spec is there. A broken image fails its build,
-not a pipeline run.
+``python -m kubeflow_runners.image_check [--recipe RECIPE ...]`` (the Dockerfile's last step;
+run it again in an image of your own that adds a recipe): every dotted path TFX will import
+(run_fn, each recipe's preprocessing_fn, model builder and weight labels, the baseline
+strategy, the anomaly gate) imports, each recipe's schema and data are where a compiled spec
+says (``compile.in_image``), and the Vertex AI entrypoint's kfp.pipeline_spec is there. A
+broken image fails its build, not a pipeline run.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
-from typing import List
+from typing import List, Optional, Sequence
 
-from components.recipes.registry import get_recipe, recipe_names
+from components.recipes.registry import load_recipe, recipe_names
 from pipelines.config import TRAINER_RUN_FN
 
 FIXED_PATHS = (TRAINER_RUN_FN, 'components.baseline.LatestBlessedOtherModelStrategy',
@@ -23,18 +25,31 @@ MODULES = ('kfp.pipeline_spec.pipeline_spec_pb2', 'tfx.orchestration.kubeflow.v2
 
 
 def import_dotted(path: str) -> object:
-    module, _, name = path.rpartition('.')
+    module, sep, name = path.rpartition(':')
+    if not sep:
+        module, _, name = path.rpartition('.')
     return getattr(importlib.import_module(module), name)
 
 
-def problems() -> List[str]:
+def problems(recipes: Sequence[str] = (), in_image: bool = True) -> List[str]:
+    """What a compiled pipeline would trip over; ``in_image``: also that files sit where compile puts them."""
+    from kubeflow_runners.compile import in_image as image_path
+
     found = []
     paths = list(FIXED_PATHS)
-    for name in recipe_names():
-        recipe = get_recipe(name)
-        paths += [recipe.preprocessing_fn, recipe.model_builder]
-        if not recipe.schema_path.is_file():
-            found.append(f'recipe {name}: no schema at {recipe.schema_path}')
+    for ref in [*recipe_names(), *recipes]:
+        try:
+            recipe = load_recipe(ref)
+        except ValueError as e:
+            found.append(f'recipe {ref}: {e}')
+            continue
+        paths += list(recipe.dotted_paths().values())
+        for what, path in (('schema', recipe.schema_path), ('data', recipe.data_dir)):
+            if not path.exists():
+                found.append(f'recipe {ref}: no {what} at {path}')
+            elif in_image and image_path(path, recipe) != str(path.resolve()):
+                found.append(f'recipe {ref}: its {what} is at {path}, but a compiled spec names '
+                             f'{image_path(path, recipe)}; install it under the image\'s site folder')
     for path in paths:
         try:
             import_dotted(path)
@@ -48,12 +63,16 @@ def problems() -> List[str]:
     return found
 
 
-def main() -> int:
-    found = problems()
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m kubeflow_runners.image_check', description=__doc__.split('\n')[0])
+    parser.add_argument('--recipe', action='append', default=[], metavar='RECIPE',
+                        help='also check this recipe (dotted path or folder), as tke compile --recipe names it')
+    args = parser.parse_args(argv)
+    found = problems(args.recipe)
     for line in found:
         print(f'image_check: {line}', file=sys.stderr)
     if not found:
-        print('image_check: every dotted path, schema and entrypoint imports or exists')
+        print('image_check: every dotted path, schema, data folder and entrypoint imports or exists')
     return 1 if found else 0
 
 

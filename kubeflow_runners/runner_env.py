@@ -4,7 +4,7 @@ environment, for ``tfx pipeline compile --engine vertex|kubeflow --pipeline_path
 The tfx CLI passes no arguments to a pipeline file, so these variables are the edge where a
 compile is configured (create_pipeline itself reads nothing from the environment):
 
-  TKE_PIPELINE_ROOT (required)  TKE_IMAGE (required)  TKE_RECIPE (default housing)
+  TKE_PIPELINE_ROOT (required)  TKE_IMAGE (required)  TKE_RECIPE (default housing; any --recipe value)
   TKE_DATA_ROOT  TKE_SERVING_DIR  TKE_TRAIN_STEPS  TKE_EVAL_STEPS  TKE_OUTPUT  TKE_CLOUD_CONFIG (JSON file)
 """
 
@@ -17,6 +17,7 @@ from typing import Mapping, Optional
 from components.recipes.registry import DEFAULT_RECIPE
 from kubeflow_runners.compile import CompileConfig
 from pipelines.cloud import CloudConfig
+from pipelines.config import PipelineConfig
 
 
 def _int(env: Mapping[str, str], name: str) -> Optional[int]:
@@ -37,8 +38,8 @@ def config_from_env(engine: str, env: Mapping[str, str]) -> CompileConfig:
     cloud = CloudConfig()
     if env.get('TKE_CLOUD_CONFIG'):
         cloud = CloudConfig.from_dict({**json.loads(Path(env['TKE_CLOUD_CONFIG']).read_text()), 'image': image})
-    return CompileConfig(
-        engine=engine, recipe=env.get('TKE_RECIPE') or DEFAULT_RECIPE, pipeline_root=env['TKE_PIPELINE_ROOT'],
-        image=image, data_root=env.get('TKE_DATA_ROOT') or None, serving_dir=env.get('TKE_SERVING_DIR') or None,
-        train_steps=_int(env, 'TKE_TRAIN_STEPS'), eval_steps=_int(env, 'TKE_EVAL_STEPS'),
-        output=env.get('TKE_OUTPUT') or None, cloud=cloud)
+    pipeline = PipelineConfig(
+        recipe=env.get('TKE_RECIPE') or DEFAULT_RECIPE, pipeline_root=env['TKE_PIPELINE_ROOT'],
+        data_root=env.get('TKE_DATA_ROOT') or None, serving_dir=env.get('TKE_SERVING_DIR') or None,
+        train_steps=_int(env, 'TKE_TRAIN_STEPS'), eval_steps=_int(env, 'TKE_EVAL_STEPS'), cloud=cloud)
+    return CompileConfig(engine=engine, image=image, pipeline=pipeline, output=env.get('TKE_OUTPUT') or None)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from pipelines.cloud import EVAL_ARGS_PARAMETER, TRAIN_ARGS_PARAMETER, steps_json
-
 
 @dataclass
 class SubmitConfig:
@@ -35,17 +33,6 @@ class SubmitConfig:
         for name in ('project', 'region'):
             if not getattr(self, name):
                 raise ValueError(f'submit needs a {name}')
-
-
-def steps_parameters(train_steps: Optional[int], eval_steps: Optional[int]) -> Dict[str, str]:
-    """``--train-steps`` / ``--eval-steps`` as the spec's train-args / eval-args parameters."""
-    values = {}
-    for name, steps in ((TRAIN_ARGS_PARAMETER, train_steps), (EVAL_ARGS_PARAMETER, eval_steps)):
-        if steps is not None:
-            if steps < 1:
-                raise ValueError(f'{name}: steps must be at least 1, got {steps}')
-            values[name] = steps_json(steps)
-    return values
 
 
 def spec_parameters(template_path: Path) -> Dict[str, Any]:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
-from components.recipes.registry import DEFAULT_RECIPE, get_recipe, recipe_names
+from components.recipes.registry import DEFAULT_RECIPE, HOW_TO_NAME, get_recipe, recipe_names
 from components.trainer.weights import WEIGHTS_FILE, top_weights
 from kubeflow_runners import cli as kubeflow_cli
 from pipelines.config import ANOMALY_GATE_SETTINGS
@@ -25,6 +25,8 @@ from pipelines.local_runner import (
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
+RECIPE_HELP = (f'a built-in recipe (default: {DEFAULT_RECIPE}; `tke recipes` lists them), a dotted path to a Recipe '
+               'object (my_pkg.recipes:CHURN), or a recipe folder (./my_recipe with recipe.toml and schema.pbtxt)')
 
 
 def _parse_hparam(text: str) -> tuple:
@@ -45,26 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
                     'Trainer -> Evaluator -> Pusher).')
     sub = parser.add_subparsers(dest='command', required=True)
 
-    sub.add_parser('recipes', help='list the recipes', description='List the recipes.')
+    sub.add_parser('recipes', help='list the built-in recipes, and how to name others',
+                   description='List the built-in recipes, and how to name others.')
 
     run = sub.add_parser(
         'run', help="run a recipe's pipeline locally (LocalDagRunner, SQLite metadata, Beam DirectRunner)",
         description="Run a recipe's pipeline locally. Everything goes under one run directory: "
                     'pipeline artifacts, metadata.sqlite, pushed models (serving/) and the log (tke.log).')
-    run.add_argument('--recipe', default=DEFAULT_RECIPE,
-                     help=f'recipe name (default: {DEFAULT_RECIPE}; `tke recipes` lists them)')
+    run.add_argument('--recipe', default=DEFAULT_RECIPE, metavar='RECIPE', help=RECIPE_HELP)
     run.add_argument('--data', metavar='DIR',
                      help="folder of CSV files with the recipe's columns, or of *.tfrecord* files of tf.Examples "
-                          "for a TFRecord recipe such as mobilenet (default: the shipped data/<recipe>)")
+                          "for a TFRecord recipe such as mobilenet (default: the recipe's own data folder)")
     run.add_argument('--train-steps', type=int, metavar='N', help="training steps (default: the recipe's)")
     run.add_argument('--eval-steps', type=int, metavar='N', help="evaluation steps (default: the recipe's)")
-    run.add_argument('--output', metavar='DIR', help='run directory (default: runs/<recipe>)')
+    run.add_argument('--output', metavar='DIR',
+                     help='run directory (default: runs/<recipe name> in the current folder)')
     run.add_argument('--beam-mode', choices=BEAM_MODES, default='auto',
                      help='Beam DirectRunner mode; auto: in_memory for data under 64 MB, '
                           'else multi_processing (default: auto)')
     run.add_argument('--model-builder', metavar='DOTTED.PATH',
                      help='your own Keras model builder, build(tf_transform_output, hparams) -> '
-                          "tf.keras.Model, instead of the recipe's")
+                          "tf.keras.Model, instead of the recipe's (an installed module, or one in the current "
+                          'folder, as with python -m)')
     run.add_argument('--hparam', action='append', type=_parse_hparam, default=[], metavar='KEY=VALUE',
                      help='override a hyperparameter (JSON value), e.g. --hparam learning_rate=0.01; repeatable')
     run.add_argument('--mode', choices=('estimator', 'keras-fit'), default='estimator',
@@ -153,6 +157,7 @@ def _cmd_recipes() -> int:
         recipe = get_recipe(name)
         default = ' (default)' if name == DEFAULT_RECIPE else ''
         print(f'{name:<10} {recipe.description}{default}')
+    print(f'\n{HOW_TO_NAME}')
     return 0
 
 
@@ -190,7 +195,7 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
 def _print_comparison(report, recipe) -> None:
     ours, canned = report.keras_metrics_vs_canned, report.canned_metrics
     names = [k for k in sorted(ours) if k in canned and '/' not in k and k != 'example_count']
-    print(f'  vs the pre-made {recipe.canned_baseline} Estimator (same data and steps):')
+    print(f'  vs the pre-made {recipe.canned_estimator} Estimator (same data and steps):')
     print(f'    {"metric":<12} {"keras":>10} {"canned":>10}')
     for name in names:
         print(f'    {name:<12} {_fmt(ours[name]):>10} {_fmt(canned[name]):>10}')
@@ -216,7 +221,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f'tke: error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    recipe = pipeline_config.recipe_spec
+    recipe = pipeline_config.recipe
     print(f'Recipe {recipe.name}: {recipe.description}')
     print(f'  data: {pipeline_config.data_root} ({len(data.files)} file(s), {data.rows} rows); '
           f'{pipeline_config.resolved_train_steps()} train steps, '
@@ -246,6 +251,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    # As with `python -m`: modules in the current folder (a model builder, a recipe) import.
+    if os.getcwd() not in sys.path and '' not in sys.path:
+        sys.path.insert(0, os.getcwd())
     args = build_parser().parse_args(argv)
     if args.command == 'recipes':
         return _cmd_recipes()

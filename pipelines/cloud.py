@@ -42,7 +42,7 @@ def runtime_parameter_defaults(config: 'PipelineConfig') -> Dict[str, str]:
     """Each runtime parameter's default (empty when they are off)."""
     if not config.runtime_parameters:
         return {}
-    return {DATA_ROOT_PARAMETER: config.data_root,
+    return {DATA_ROOT_PARAMETER: config.resolved_data_root,
             TRAIN_ARGS_PARAMETER: steps_json(config.resolved_train_steps()),
             EVAL_ARGS_PARAMETER: steps_json(config.resolved_eval_steps())}
 

@@ -28,7 +28,7 @@ def _parameter(config: PipelineConfig, name: str) -> tfx.dsl.experimental.Runtim
 
 def data_root(config: PipelineConfig) -> Union[str, tfx.dsl.experimental.RuntimeParameter]:
     if not config.runtime_parameters:
-        return config.data_root
+        return config.resolved_data_root
     return _parameter(config, DATA_ROOT_PARAMETER)
 
 
@@ -54,7 +54,7 @@ def pusher(config: PipelineConfig, **inputs: Any) -> tfx.components.Pusher:
     endpoint = config.cloud.vertex_endpoint
     if endpoint is None:
         return tfx.components.Pusher(**inputs, push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.resolved_serving_dir)))
     return tfx.extensions.google_cloud_ai_platform.Pusher(**inputs, custom_config=endpoint.custom_config())
 
 

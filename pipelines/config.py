@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Union
 
-from components.recipes.registry import Recipe, get_recipe
+from components.recipes.registry import Recipe, load_recipe
 from components.trainer.config import TrainerConfig
 from pipelines.cloud import CloudConfig
 
@@ -37,13 +37,17 @@ class PipelineConfig:
     """Everything ``create_pipeline`` needs; nothing is read from globals or the environment.
 
     Attributes:
-      recipe: recipe name (``tke recipes`` lists them).
+      recipe: the Recipe, or what ``load_recipe`` takes: a built-in name (``tke recipes``
+        lists them), a dotted path to a Recipe object, or a recipe folder.
       pipeline_root: where TFX writes artifacts (a local path or a bucket URI).
-      data_root: folder of CSV files with the recipe's columns.
-      schema_path: the checked-in schema (``schemas/<recipe>/schema.pbtxt``).
-      serving_dir: Pusher's filesystem destination.
+      data_root: the data folder (CSV files, or TFRecord files of tf.Examples for a
+        'tfrecord' recipe); None means the recipe's own ``data_dir``.
+      schema_path: the schema ImportSchemaGen reads; None means the recipe's own.
+      serving_dir: Pusher's filesystem destination; None means ``<pipeline_root>/serving``.
       train_steps, eval_steps: None means the recipe's defaults.
-      trainer: run_fn settings (model builder override, hyperparameters, cadence).
+      trainer: run_fn settings (task spec, model builder, hyperparameters, cadence); None
+        means the recipe's (``Recipe.trainer_config()``). Its task spec must be the recipe's:
+        Transform runs the recipe's preprocessing_fn, so the Trainer must train on its label.
       pipeline_name: defaults to ``tke-<recipe>``.
       beam_pipeline_args: passed to every Beam-based component.
       enable_cache: reuse results of executions whose inputs did not change.
@@ -61,16 +65,16 @@ class PipelineConfig:
       runtime_parameters: train steps, eval steps and data root become RuntimeParameters
         of the compiled Kubeflow / Vertex spec (LocalDagRunner does not support them).
       cloud: pipeline image and scale-out (Dataflow, Vertex AI Training, Vertex endpoint).
-      canned_baseline: also train the recipe's pre-made Estimator (LinearRegressor,
-        LinearClassifier, or DNN ones) on the same Transform output, and evaluate the
-        Keras model against it side by side (a second Evaluator; it gates nothing).
+      canned_baseline: also train the recipe's pre-made Estimator (``Recipe.canned_estimator``:
+        LinearRegressor/LinearClassifier or the DNN ones) on the same Transform output, and
+        evaluate the Keras model against it side by side (a second Evaluator; it gates nothing).
     """
 
-    recipe: str
+    recipe: Union[Recipe, str]
     pipeline_root: str
-    data_root: str
-    schema_path: str
-    serving_dir: str
+    data_root: Optional[str] = None
+    schema_path: Optional[str] = None
+    serving_dir: Optional[str] = None
     train_steps: Optional[int] = None
     eval_steps: Optional[int] = None
     trainer: Optional[TrainerConfig] = None
@@ -88,18 +92,40 @@ class PipelineConfig:
     canned_baseline: bool = False
 
     @property
-    def recipe_spec(self) -> Recipe:
-        return get_recipe(self.recipe)
-
-    @property
     def name(self) -> str:
-        return self.pipeline_name or f'tke-{self.recipe}'
+        return self.pipeline_name or f'tke-{self.recipe.name}'
 
     @property
     def trainer_config(self) -> TrainerConfig:
-        return self.trainer or TrainerConfig(recipe=self.recipe)
+        return self.trainer or self.recipe.trainer_config()
+
+    @property
+    def resolved_data_root(self) -> str:
+        return self.data_root or str(self.recipe.data_dir)
+
+    @property
+    def resolved_schema_path(self) -> str:
+        return self.schema_path or str(self.recipe.schema_path)
+
+    @property
+    def resolved_serving_dir(self) -> str:
+        return self.serving_dir or f'{self.pipeline_root.rstrip("/")}/serving'
 
     def __post_init__(self) -> None:
+        self.recipe = load_recipe(self.recipe)
+        if self.trainer is not None and self.trainer.task != self.recipe.task_spec:
+            own = self.recipe.task_spec
+            differs = {k: (getattr(self.trainer.task, k), getattr(own, k)) for k in own.__dataclass_fields__
+                       if getattr(self.trainer.task, k) != getattr(own, k) and k != 'weight_labels'}
+            if differs:
+                raise ValueError(
+                    f'the Trainer\'s task spec differs from recipe {self.recipe.name!r}\'s, whose preprocessing_fn '
+                    f'Transform runs: (trainer, recipe) per field {differs}. Build the TrainerConfig with '
+                    f'recipe.trainer_config(...)')
+        for name in ('train_steps', 'eval_steps'):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f'{name} must be at least 1, got {value!r}')
         if self.anomaly_gate not in ANOMALY_GATE_SETTINGS:
             raise ValueError(f'anomaly_gate must be one of {ANOMALY_GATE_SETTINGS}, got {self.anomaly_gate!r}')
         if self.baseline_strategy not in BASELINE_STRATEGIES:
@@ -109,11 +135,11 @@ class PipelineConfig:
     def resolved_split(self) -> EvalSplitConfig:
         if self.split is not None:
             return self.split
-        train, eval_ = self.recipe_spec.split_buckets
+        train, eval_ = self.recipe.split_buckets
         return EvalSplitConfig(train_buckets=train, eval_buckets=eval_)
 
     def resolved_train_steps(self) -> int:
-        return self.train_steps if self.train_steps is not None else self.recipe_spec.train_steps
+        return self.train_steps if self.train_steps is not None else self.recipe.train_steps
 
     def resolved_eval_steps(self) -> int:
-        return self.eval_steps if self.eval_steps is not None else self.recipe_spec.eval_steps
+        return self.eval_steps if self.eval_steps is not None else self.recipe.eval_steps

@@ -20,20 +20,24 @@ import importlib.util
 from pathlib import Path
 from typing import Iterable, List
 
-from components.recipes.registry import PROJECT_ROOT, Recipe
+import components
+from components.trainer.config import TrainerConfig
 
-COMPONENTS_DIR = PROJECT_ROOT / 'components'
+# This package's components/ folder, wherever it is installed.
+COMPONENTS_DIR = Path(components.__file__).resolve().parent
 
 
 def module_folder(dotted_path: str) -> Path:
     """The folder of the module that defines ``dotted_path`` (found without importing it)."""
-    module_name = dotted_path.rpartition('.')[0]
+    module_name = dotted_path.rpartition(':')[0] or dotted_path.rpartition('.')[0]
     try:
         spec = importlib.util.find_spec(module_name)
     except ImportError:
         spec = None
     if spec is None or not spec.origin or spec.origin in ('built-in', 'frozen'):
-        raise ValueError(f'cannot locate the source of {dotted_path!r} (module {module_name!r})')
+        raise ValueError(f'cannot locate the source of {dotted_path!r}: module {module_name!r} is not in the '
+                         'current folder nor in an installed package (install it, or run from the folder that '
+                         'holds it)')
     return Path(spec.origin).resolve().parent
 
 
@@ -48,25 +52,28 @@ def source_fingerprint(locations: Iterable[tuple]) -> str:
     digest = hashlib.sha256()
     files = sorted({f for location, recursive in locations for f in _py_files(Path(location), recursive)})
     for path in files:
+        # Named relative to this package's install location, so a checkout and an installed
+        # wheel of the same code give the same key; other code by its absolute path.
         try:
-            name = path.relative_to(PROJECT_ROOT)
+            name = path.relative_to(COMPONENTS_DIR.parent)
         except ValueError:
             name = path
         digest.update(str(name).encode() + b'\0' + path.read_bytes() + b'\0')
     return digest.hexdigest()[:16]
 
 
-def transform_fingerprint(recipe: Recipe) -> str:
+def transform_fingerprint(preprocessing_fn: str) -> str:
     return source_fingerprint([
-        (module_folder(recipe.preprocessing_fn), False),
+        (module_folder(preprocessing_fn), False),
         (COMPONENTS_DIR / 'recipes', False),
     ])
 
 
-def trainer_fingerprint(recipe: Recipe, model_builder: str | None) -> str:
+def trainer_fingerprint(config: TrainerConfig) -> str:
+    """The Trainer's code: its model builder's and weight labels' folders, and components/trainer."""
+    paths = [p for p in (config.model_builder, config.task.weight_labels) if p]
     return source_fingerprint([
-        (module_folder(model_builder or recipe.model_builder), False),
-        (module_folder(recipe.model_builder), False),
+        *((module_folder(p), False) for p in paths),
         (COMPONENTS_DIR / 'recipes', False),
         (COMPONENTS_DIR / 'trainer', True),
     ])

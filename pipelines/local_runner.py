@@ -1,6 +1,7 @@
 """Runs the pipeline on this machine: LocalDagRunner, MLMD in SQLite, Beam DirectRunner.
 
-Everything a run writes lives under one run directory (default ``runs/<recipe>``):
+Everything a run writes lives under one run directory (default ``runs/<recipe>`` in the
+current folder):
 
     pipeline/         TFX artifacts (pipeline root)
     metadata.sqlite   ML Metadata store (what ran, what was cached, lineage)
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-from components.recipes.registry import DEFAULT_RECIPE, PROJECT_ROOT, get_recipe
+import components
+from components.recipes.registry import DEFAULT_RECIPE, Recipe, check_recipe, load_recipe
 from components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
 from pipelines.config import PipelineConfig
 from pipelines.data import DataSummary, load_schema, validate_data_dir
@@ -30,7 +32,11 @@ MULTI_PROCESSING_MIN_BYTES = 64 * 1024 * 1024
 
 @dataclass
 class LocalRunConfig:
-    """What ``tke run`` asks for. None means the recipe's default."""
+    """What ``tke run`` asks for. None means the recipe's default.
+
+    ``recipe`` is what ``load_recipe`` takes: a built-in name, a dotted path to a Recipe
+    object, or a recipe folder.
+    """
 
     recipe: str = DEFAULT_RECIPE
     data_dir: Optional[str] = None
@@ -75,15 +81,24 @@ class RunPaths:
         return self.run_dir / '.lock'
 
 
-def run_paths(config: LocalRunConfig) -> RunPaths:
-    out = config.output_dir or str(PROJECT_ROOT / 'runs' / config.recipe)
+def run_paths(config: LocalRunConfig, recipe: Recipe) -> RunPaths:
+    out = config.output_dir or str(Path.cwd() / 'runs' / recipe.name)
     return RunPaths(Path(out).resolve())
 
 
+def source_setup_file() -> Optional[Path]:
+    """This package's setup.py when it runs from a source checkout (an editable install), else None.
+
+    An installed wheel has none: a setup.py is not package data.
+    """
+    candidate = Path(components.__file__).resolve().parents[1] / 'setup.py'
+    return candidate if candidate.is_file() and (candidate.parent / 'pyproject.toml').is_file() else None
+
+
 def beam_args(mode: str, data_bytes: int) -> List[str]:
-    """DirectRunner flags. ``--setup_file`` names this package the way remote runners
-    need it; locally it also spares TFX building a throw-away TFX sdist (~3 s) for
-    every Beam component."""
+    """DirectRunner flags. ``--setup_file``, where there is one, names this package the way
+    remote runners need it; locally it also spares TFX building a throw-away TFX sdist (~3 s)
+    for every Beam component. An installed wheel has no setup.py: TFX then builds that sdist."""
     if mode not in BEAM_MODES:
         raise ValueError(f'unknown Beam mode {mode!r}; choose one of {BEAM_MODES}')
     if mode == 'auto':
@@ -93,10 +108,11 @@ def beam_args(mode: str, data_bytes: int) -> List[str]:
         args = ['--direct_running_mode=multi_processing', '--direct_num_workers=0']
     else:
         args = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
-    return args + [f'--setup_file={PROJECT_ROOT / "setup.py"}']
+    setup_file = source_setup_file()
+    return args + ([f'--setup_file={setup_file}'] if setup_file else [])
 
 
-def _trainer_config(config: LocalRunConfig) -> TrainerConfig:
+def _trainer_config(config: LocalRunConfig, recipe: Recipe) -> TrainerConfig:
     keras_model_path = None
     mode = config.trainer_mode
     if config.keras_model_path and mode != ESTIMATOR_MODE:
@@ -108,29 +124,31 @@ def _trainer_config(config: LocalRunConfig) -> TrainerConfig:
 
         # Refused here, before any component runs, if it carries code or is not a model.
         check_keras_file(keras_model_path, allow_code=config.allow_unsafe_keras_file)
-    return TrainerConfig(recipe=config.recipe, model_builder=config.model_builder, hparams=dict(config.hparams),
-                         mode=mode, keras_model_path=keras_model_path,
-                         allow_unsafe_keras_file=config.allow_unsafe_keras_file)
+    return recipe.trainer_config(model_builder=config.model_builder, hparams=dict(config.hparams), mode=mode,
+                                 keras_model_path=keras_model_path,
+                                 allow_unsafe_keras_file=config.allow_unsafe_keras_file)
 
 
 def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSummary]:
-    """Validates recipe and data and builds the PipelineConfig; starts nothing."""
-    recipe = get_recipe(config.recipe)
+    """Validates recipe and data and builds the PipelineConfig; starts nothing.
+
+    The recipe's schema, data and code are checked here, so that a broken outside recipe
+    fails before any component runs.
+    """
+    recipe = load_recipe(config.recipe)
     data_dir = Path(config.data_dir).resolve() if config.data_dir else recipe.data_dir
     summary = validate_data_dir(data_dir, recipe, load_schema(recipe.schema_path))
-    for name, value in (('train steps', config.train_steps), ('eval steps', config.eval_steps)):
-        if value is not None and value < 1:
-            raise ValueError(f'{name} must be at least 1, got {value}')
-    paths = run_paths(config)
+    check_recipe(recipe, model_builder=config.model_builder)
+    paths = run_paths(config, recipe)
     pipeline_config = PipelineConfig(
-        recipe=recipe.name,
+        recipe=recipe,
         pipeline_root=str(paths.pipeline_root),
         data_root=str(data_dir),
         schema_path=str(recipe.schema_path),
         serving_dir=str(paths.serving_dir),
         train_steps=config.train_steps,
         eval_steps=config.eval_steps,
-        trainer=_trainer_config(config),
+        trainer=_trainer_config(config, recipe),
         beam_pipeline_args=beam_args(config.beam_mode, summary.bytes),
         enable_cache=config.enable_cache,
         warm_start=config.warm_start,

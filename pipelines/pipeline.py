@@ -34,7 +34,7 @@ def _model_channel() -> tfx.dsl.Channel:
                            output_key='model')
 
 
-def comparison_eval_config(recipe: Recipe) -> tfma.EvalConfig:
+def comparison_eval_config() -> tfma.EvalConfig:
     """Keras model vs canned Estimator on the eval split: metrics of both and their difference.
 
     No thresholds: the comparison informs and blesses nothing (TFX writes no blessing
@@ -99,7 +99,7 @@ def create_pipeline(config: PipelineConfig,
                     ) -> tfx.dsl.Pipeline:
     """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> Transform
     -> Trainer -> (baseline: latest blessed other model) -> Evaluator -> Pusher."""
-    recipe = config.recipe_spec
+    recipe = config.recipe
     split = config.resolved_split()
     output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
         tfx.proto.SplitConfig.Split(name='train', hash_buckets=split.train_buckets),
@@ -119,7 +119,7 @@ def create_pipeline(config: PipelineConfig,
                 tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
             output_config=output_config)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.resolved_schema_path)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs['statistics'], schema=schema_gen.outputs['schema'])
     transform = tfx.components.Transform(
@@ -128,7 +128,7 @@ def create_pipeline(config: PipelineConfig,
         preprocessing_fn=recipe.preprocessing_fn,
         force_tf_compat_v1=config.transform_tf_compat_v1,
         # Not read by the preprocessing_fn: it puts the code's hash in the cache key.
-        custom_config={'code_fingerprint': transform_fingerprint(recipe)},
+        custom_config={'code_fingerprint': transform_fingerprint(recipe.preprocessing_fn)},
         disable_statistics=not config.transform_statistics)
 
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]
@@ -150,12 +150,12 @@ def create_pipeline(config: PipelineConfig,
         components.append(latest_model)
         base_model = latest_model.outputs['model']
 
+    own = config.trainer_config
     trainer_config = dataclasses.replace(
-        config.trainer_config,
-        checkpoint_root=config.trainer_config.checkpoint_root or f'{config.pipeline_root.rstrip("/")}/checkpoints',
-        code_fingerprint=trainer_fingerprint(recipe, config.trainer_config.model_builder) + (
-            f'+{keras_file_fingerprint(config.trainer_config.keras_model_path)}'
-            if config.trainer_config.keras_model_path else ''))
+        own,
+        checkpoint_root=own.checkpoint_root or f'{config.pipeline_root.rstrip("/")}/checkpoints',
+        code_fingerprint=trainer_fingerprint(own) + (
+            f'+{keras_file_fingerprint(own.keras_model_path)}' if own.keras_model_path else ''))
     train_args, eval_args = cloud_wiring.steps_args(config)
     trainer = _trainer(config, trainer_config, transform, schema_gen, train_args, eval_args,
                        base_model=base_model).with_id(TRAINER_ID)
@@ -219,12 +219,13 @@ def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, exam
                      trainer, train_args, eval_args) -> List:
     """The recipe's pre-made Estimator on the same Transform output and steps, and the comparison."""
     canned_config = dataclasses.replace(trainer_config, mode=CANNED_MODE, model_builder=None,
-                                        keras_model_path=None, allow_unsafe_keras_file=False)
+                                        keras_model_path=None, allow_unsafe_keras_file=False,
+                                        task=dataclasses.replace(trainer_config.task, weight_labels=None))
     canned_trainer = _trainer(config, canned_config, transform, schema_gen, train_args,
                               eval_args).with_id(CANNED_TRAINER_ID)
     comparison = tfx.components.Evaluator(
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],
         baseline_model=canned_trainer.outputs['model'],
-        eval_config=comparison_eval_config(config.recipe_spec)).with_id(CANNED_COMPARISON_ID)
+        eval_config=comparison_eval_config()).with_id(CANNED_COMPARISON_ID)
     return [canned_trainer, comparison]

@@ -1,4 +1,4 @@
-"""Renders the shipped 8x8 digits (data/digits/digits.csv) as PNG images in tf.Examples.
+"""Renders the shipped 8x8 digits (the digits recipe's data/digits.csv) as PNG images in tf.Examples.
 
 The mobilenet recipe reads images the way an image service receives them:
 encoded PNG bytes in a ``tf.Example`` feature ``image`` (plus the int ``label``),
@@ -7,7 +7,7 @@ PNG: every pixel a 4x4 block (nearest neighbour, so the 8x8 grid decodes back
 exactly), level ``v`` as ``round(v * 255 / 16)`` on all three channels. The output
 is deterministic (rows in CSV order, no randomness) and checked in:
 
-    .venv/bin/python scripts/make_mobilenet_data.py    # writes data/mobilenet/digits.tfrecord
+    .venv/bin/python scripts/make_mobilenet_data.py    # writes the mobilenet recipe's data/digits.tfrecord
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from components.recipes.digits import features as digits
 from components.recipes.mobilenet import features as F
-from components.recipes.registry import PROJECT_ROOT
+from components.recipes.registry import get_recipe
 
 SCALE = F.IMAGE_SIZE // digits.IMAGE_SIZE
 
@@ -70,8 +70,8 @@ def write_tfrecord(csv_path: Path, out_path: Path) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--csv', type=Path, default=PROJECT_ROOT / 'data' / 'digits' / 'digits.csv')
-    parser.add_argument('--out', type=Path, default=PROJECT_ROOT / 'data' / 'mobilenet' / F.DATA_FILE)
+    parser.add_argument('--csv', type=Path, default=get_recipe('digits').data_dir / 'digits.csv')
+    parser.add_argument('--out', type=Path, default=get_recipe('mobilenet').data_dir / F.DATA_FILE)
     args = parser.parse_args(argv)
     count = write_tfrecord(args.csv, args.out)
     print(f'wrote {count} examples to {args.out}')

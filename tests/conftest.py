@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_tke(*args: str, timeout: int = 900, importable_tests: bool = False,
-            extra_pythonpath: str | None = None) -> CliRun:
+            extra_pythonpath: str | None = None, cwd: Path | None = None) -> CliRun:
     """Runs the installed ``tke`` console script as a user would.
 
     ``importable_tests`` / ``extra_pythonpath`` put the repository / a folder on
@@ -43,7 +43,7 @@ def run_tke(*args: str, timeout: int = 900, importable_tests: bool = False,
     paths = [extra_pythonpath, str(REPO_ROOT) if importable_tests else None, env.get('PYTHONPATH')]
     if any(paths[:2]):
         env['PYTHONPATH'] = os.pathsep.join(p for p in paths if p)
-    proc = subprocess.run([str(tke), *args], capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run([str(tke), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 

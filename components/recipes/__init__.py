@@ -1,4 +1,5 @@
-"""Recipes: one folder per use case (features.py, preprocessing.py, model.py)."""
+"""Recipes: bundles above the generic Trainer, one folder per built-in use case
+(features.py, preprocessing.py, model.py, schema.pbtxt, data/)."""
 
 from components.recipes.registry import (  # noqa: F401
     BINARY_CLASSIFICATION,
@@ -7,6 +8,9 @@ from components.recipes.registry import (  # noqa: F401
     REGRESSION,
     MetricGate,
     Recipe,
+    RecipeNotFound,
+    check_recipe,
     get_recipe,
+    load_recipe,
     recipe_names,
 )

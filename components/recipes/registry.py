@@ -1,27 +1,45 @@
-"""The recipe registry: everything the pipeline needs to know about one use case.
+"""Recipes: bundles above the generic Trainer, and how a recipe is found by name.
 
-A recipe ties together a checked-in schema, shipped data, a ``preprocessing_fn``
-and a Keras model builder (both by dotted path, so TFX imports them from the
-installed package), the task type and the Evaluator's quality gates.
+A recipe ties together a schema, data, a ``preprocessing_fn`` and a Keras model
+builder (both by dotted path, so TFX imports them where it runs), the task spec the
+Trainer gets, and the Evaluator's quality gate. Its schema and data resolve against
+the recipe's own folder (``root``), never against this repository: the built-in
+recipes ship theirs as package data, found through ``importlib.resources``.
+
+``--recipe`` takes a built-in name, a dotted path to a ``Recipe`` object in any
+importable package (``my_pkg.recipes:CHURN`` or ``my_pkg.recipes.CHURN``), or a recipe
+folder (``recipe.toml`` plus ``schema.pbtxt``; see ``components.recipes.folder``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.resources
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-# The repository root: schemas/ and data/ live beside the packages.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, TrainerConfig
+from components.trainer.task import (  # noqa: F401 - the recipes' names for the tasks
+    BINARY_CLASSIFICATION,
+    CANNED_ESTIMATORS,
+    MULTICLASS_CLASSIFICATION,
+    REGRESSION,
+    TASKS,
+    TaskSpec,
+)
 
-REGRESSION = 'regression'
-BINARY_CLASSIFICATION = 'binary_classification'
-MULTICLASS_CLASSIFICATION = 'multiclass_classification'
-TASKS = (REGRESSION, BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION)
-# How the shipped data is stored: CSV files (CsvExampleGen) or TFRecord files of
+# How the data is stored: CSV files (CsvExampleGen) or TFRecord files of
 # tf.Examples (ImportExampleGen), e.g. for images as encoded bytes.
 DATA_FORMATS = ('csv', 'tfrecord')
+BUILT_IN = ('housing', 'taxi', 'digits', 'mobilenet', 'text')
+DEFAULT_RECIPE = 'housing'
+
+
+class RecipeNotFound(ValueError):
+    """A ``--recipe`` that names nothing loadable; the message says what was looked for, and where."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,7 @@ class MetricGate:
 
 @dataclass(frozen=True)
 class Recipe:
-    """One use case: data, schema, features, model and quality gates."""
+    """One use case: data, schema, preprocessing, model, task and quality gate."""
 
     name: str
     description: str
@@ -63,17 +81,19 @@ class Recipe:
     # of the output unit, in order; run_fn then stores the labelled weights with the run
     # (for the recipe's own model builder only).
     weight_labels: Optional[str] = None
-    # Relative to the project root; default schemas/<name>/ and data/<name>/.
-    schema_relpath: Optional[str] = None
-    data_relpath: Optional[str] = None
     # One of DATA_FORMATS: which ExampleGen reads data_dir, and how it is checked.
     data_format: str = 'csv'
-    # The pre-made Estimator trained beside the Keras model with --canned-baseline:
-    # 'linear' (LinearRegressor / LinearClassifier) or 'dnn' (DNNRegressor / DNNClassifier).
-    canned_baseline: str = 'linear'
+    # The pre-made Estimator trained beside the Keras model by a pipeline's canned_baseline
+    # switch: 'linear' (LinearRegressor / LinearClassifier) or 'dnn' (DNNRegressor / DNNClassifier).
+    canned_estimator: str = 'linear'
     # ExampleGen's hash split, train:eval buckets (TFX's default 2:1). A pipeline's
     # EvalSplitConfig, when given, overrides it.
     split_buckets: Tuple[int, int] = (2, 1)
+    # The recipe's own folder: schema_file and data_subdir resolve against it. None: the
+    # folder of the module that defines the recipe (set by load_recipe).
+    root: Optional[Path] = None
+    schema_file: str = 'schema.pbtxt'
+    data_subdir: str = 'data'
 
     def __post_init__(self) -> None:
         if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
@@ -81,45 +101,160 @@ class Recipe:
                              'bucket counts (train, eval)')
         if self.task not in TASKS:
             raise ValueError(f'recipe {self.name!r}: task {self.task!r} is not one of {TASKS}')
-        if self.canned_baseline not in ('linear', 'dnn'):
-            raise ValueError(f'recipe {self.name!r}: canned_baseline {self.canned_baseline!r} is not linear or dnn')
+        if self.canned_estimator not in CANNED_ESTIMATORS:
+            raise ValueError(f'recipe {self.name!r}: canned_estimator {self.canned_estimator!r} is not one of '
+                             f'{CANNED_ESTIMATORS}')
         if self.data_format not in DATA_FORMATS:
             raise ValueError(f'recipe {self.name!r}: data_format {self.data_format!r} is not one of {DATA_FORMATS}')
+        if self.root is not None:
+            object.__setattr__(self, 'root', Path(self.root))
+
+    def _root(self) -> Path:
+        if self.root is None:
+            raise ValueError(f'recipe {self.name!r} has no root folder for its schema and data; '
+                             'load it with load_recipe, or give Recipe(root=...)')
+        return self.root
 
     @property
     def schema_path(self) -> Path:
-        return PROJECT_ROOT / (self.schema_relpath or f'schemas/{self.name}/schema.pbtxt')
+        return self._root() / self.schema_file
 
     @property
     def data_dir(self) -> Path:
-        return PROJECT_ROOT / (self.data_relpath or f'data/{self.name}')
+        return (self._root() / self.data_subdir).resolve()
 
-    def with_hparams(self, **overrides: Any) -> 'Recipe':
-        return dataclasses.replace(self, hparams={**self.hparams, **overrides})
+    @property
+    def task_spec(self) -> TaskSpec:
+        return TaskSpec(label_key=self.label_key, transformed_label_key=self.transformed_label_key, task=self.task,
+                        class_labels=self.class_labels, prediction_key=self.prediction_key,
+                        weight_labels=self.weight_labels, canned_estimator=self.canned_estimator)
+
+    def trainer_config(self, model_builder: Optional[str] = None, hparams: Optional[Dict[str, Any]] = None,
+                       **settings: Any) -> TrainerConfig:
+        """The Trainer's config for this recipe: its task spec, builder and hyperparameters.
+
+        ``model_builder`` replaces the recipe's builder (its weight labels then no longer
+        apply); ``hparams`` override the recipe's; ``settings`` are other TrainerConfig fields.
+        """
+        mode = settings.get('mode')
+        own_model = model_builder is None and mode != KERAS_FILE_MODE
+        task = self.task_spec if own_model and mode != CANNED_MODE else dataclasses.replace(
+            self.task_spec, weight_labels=None)
+        builder = None if mode in (KERAS_FILE_MODE, CANNED_MODE) else (model_builder or self.model_builder)
+        return TrainerConfig(task=task, model_builder=builder, name=self.name,
+                             hparams={**self.hparams, **(hparams or {})}, **settings)
+
+    def dotted_paths(self) -> Dict[str, str]:
+        """Every dotted path TFX or run_fn imports for this recipe, by role."""
+        paths = {'preprocessing_fn': self.preprocessing_fn, 'model_builder': self.model_builder}
+        if self.weight_labels:
+            paths['weight_labels'] = self.weight_labels
+        return paths
 
 
-def _load_recipes() -> Dict[str, Recipe]:
-    # Imported here so that each recipe's constants stay in its own package.
-    from components.recipes.digits.features import RECIPE as digits
-    from components.recipes.housing.features import RECIPE as housing
-    from components.recipes.mobilenet.features import RECIPE as mobilenet
-    from components.recipes.taxi.features import RECIPE as taxi
-    from components.recipes.text.features import RECIPE as text
-
-    return {r.name: r for r in (housing, taxi, digits, mobilenet, text)}
+def package_folder(package: str) -> Path:
+    """A package's folder on disk, through importlib.resources (what its package data sits in)."""
+    resources = importlib.resources.files(package)
+    if not isinstance(resources, Path):
+        raise ValueError(f'package {package!r} is not installed as plain files ({resources!r}); TFX reads '
+                         'schemas and data by path')
+    return resources
 
 
-DEFAULT_RECIPE = 'housing'
+def _built_in(name: str) -> Recipe:
+    module = importlib.import_module(f'components.recipes.{name}.features')
+    return module.RECIPE
 
 
 def recipe_names() -> Tuple[str, ...]:
-    return tuple(_load_recipes())
+    return BUILT_IN
 
 
 def get_recipe(name: str) -> Recipe:
-    """Returns the recipe called ``name``, or a ValueError listing the known ones."""
-    recipes = _load_recipes()
-    if name not in recipes:
-        raise ValueError(
-            f'unknown recipe {name!r}; known recipes: {", ".join(sorted(recipes))}')
-    return recipes[name]
+    """A built-in recipe by name (``load_recipe`` also takes dotted paths and folders)."""
+    if name not in BUILT_IN:
+        raise RecipeNotFound(f'unknown recipe {name!r}; built-in recipes: {", ".join(BUILT_IN)}. {HOW_TO_NAME}')
+    return _built_in(name)
+
+
+HOW_TO_NAME = ('Name another recipe by a dotted path to a Recipe object (my_pkg.recipes:CHURN or '
+               'my_pkg.recipes.CHURN) or by its folder (./my_recipe, holding recipe.toml and schema.pbtxt).')
+
+
+def _looks_like_path(ref: str) -> bool:
+    return os.sep in ref or ref.startswith('.') or ref.startswith('~') or Path(ref).is_dir()
+
+
+def load_recipe(ref: str | Recipe) -> Recipe:
+    """A built-in name, a dotted path to a ``Recipe`` object, or a recipe folder -> the Recipe."""
+    if isinstance(ref, Recipe):
+        return ref
+    if ref in BUILT_IN:
+        return _built_in(ref)
+    if _looks_like_path(ref):
+        from components.recipes.folder import load_recipe_folder
+
+        return load_recipe_folder(Path(ref).expanduser())
+    if '.' in ref or ':' in ref:
+        return _recipe_object(ref)
+    raise RecipeNotFound(f'unknown recipe {ref!r}: not a built-in recipe ({", ".join(BUILT_IN)}), nor a folder in '
+                         f'{os.getcwd()}. {HOW_TO_NAME}')
+
+
+def _recipe_object(ref: str) -> Recipe:
+    module_name, sep, attr = ref.partition(':')
+    if not sep:
+        module_name, _, attr = ref.rpartition('.')
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        raise RecipeNotFound(
+            f'recipe {ref!r}: cannot import module {module_name!r} ({e}); looked in the current folder '
+            f'{os.getcwd()} and the installed packages. Install the package that holds it, or run from the '
+            f'folder that holds {module_name.split(".")[0]!r}. {HOW_TO_NAME}') from e
+    if not hasattr(module, attr):
+        raise RecipeNotFound(f'recipe {ref!r}: module {module_name!r} ({module.__file__}) has no attribute {attr!r}')
+    recipe = getattr(module, attr)
+    if not isinstance(recipe, Recipe):
+        raise RecipeNotFound(f'recipe {ref!r}: {module_name}.{attr} is a {type(recipe).__name__}, not a '
+                             'components.recipes.Recipe')
+    if recipe.root is None and getattr(module, '__file__', None):
+        # Paths resolve against the recipe itself: the folder of the module defining it.
+        recipe = dataclasses.replace(recipe, root=Path(module.__file__).resolve().parent)
+    return recipe
+
+
+def check_recipe(recipe: Recipe, model_builder: Optional[str] = None) -> None:
+    """Refuses, before any component runs, a recipe whose schema lacks its label or whose code does not import.
+
+    ``model_builder`` (a user's, replacing the recipe's) is imported instead of the recipe's.
+    Imports the recipe's modules, hence TensorFlow.
+    """
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from components.trainer.model import import_by_path
+
+    where = f'recipe {recipe.name!r}'
+    path = recipe.schema_path
+    if not path.is_file():
+        raise ValueError(f'{where}: schema file {path} does not exist')
+    try:
+        schema = text_format.Parse(path.read_text(encoding='utf-8'), schema_pb2.Schema())
+    except (text_format.ParseError, UnicodeDecodeError) as e:
+        raise ValueError(f'{where}: schema file {path} is not a text Schema proto: {e}') from e
+    names = [f.name for f in schema.feature]
+    if recipe.label_key not in names:
+        raise ValueError(f'{where}: the schema {path} has no feature {recipe.label_key!r} (the label_key); '
+                         f'its features: {names}')
+    paths = recipe.dotted_paths()
+    if model_builder:
+        paths['model_builder'] = model_builder
+        paths.pop('weight_labels', None)
+    for role, dotted in paths.items():
+        try:
+            target = import_by_path(dotted)
+        except ValueError as e:
+            raise ValueError(f'{where}: its {role} {dotted!r} does not import: {e}') from e
+        if not callable(target):
+            raise ValueError(f'{where}: its {role} {dotted!r} is a {type(target).__name__}, not a function')

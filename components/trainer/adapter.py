@@ -20,7 +20,6 @@ import tensorflow_transform as tft
 from absl import logging
 from tfx import v1 as tfx
 
-from components.recipes.registry import Recipe, get_recipe
 from components.trainer import canned, cluster, export
 from components.trainer import estimator as est
 from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
@@ -98,40 +97,40 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     if cluster.is_parameter_server():
         # A parameter server only serves variables (until the chief is done): no model, no data.
         return cluster.serve_parameters(fn_args.model_run_dir)
-    recipe = get_recipe(config.recipe)
-    hparams = {**recipe.hparams, **config.hparams}
+    task = config.task
+    hparams = config.hparams
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
 
     transformed_keys = tf_transform_output.transformed_feature_spec().keys()
-    if recipe.transformed_label_key not in transformed_keys:
+    if task.transformed_label_key not in transformed_keys:
         raise ValueError(
-            f'the transformed label {recipe.transformed_label_key!r} of recipe {recipe.name!r} is not '
+            f'the transformed label {task.transformed_label_key!r} of {config.name!r} is not '
             f'a Transform output; outputs: {sorted(transformed_keys)}')
     if config.mode == KERAS_FILE_MODE:
         with _on_chief_only(fn_args, config.mode) as chief:
             if chief:
-                _convert_keras_file(fn_args, config, recipe, hparams, tf_transform_output)
+                _convert_keras_file(fn_args, config, tf_transform_output)
         return
     if config.mode == CANNED_MODE:
         model = None
         columns, input_names = canned.feature_columns(
-            tf_transform_output, recipe.transformed_label_key, recipe.canned_baseline)
+            tf_transform_output, task.transformed_label_key, task.canned_estimator)
 
         def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
-            return canned.make_estimator(recipe, columns, run_config, hparams)
+            return canned.make_estimator(task, columns, run_config, hparams)
     else:
-        builder = import_by_path(config.model_builder or recipe.model_builder)
-        model = build_model(builder, tf_transform_output, hparams)
-        input_names = check_model_inputs(model, transformed_keys, recipe.transformed_label_key)
-        compile_model(model, recipe.task, hparams)
+        builder = import_by_path(config.model_builder)
+        model = build_model(builder, tf_transform_output, hparams, where=f'{config.model_builder!r} of {config.name!r}')
+        input_names = check_model_inputs(model, transformed_keys, task.transformed_label_key)
+        compile_model(model, task.task, hparams)
         if config.mode == KERAS_FIT_MODE:
             with _on_chief_only(fn_args, config.mode) as chief:
                 if chief:
-                    _fit_then_convert(fn_args, config, recipe, hparams, tf_transform_output, model, input_names)
+                    _fit_then_convert(fn_args, config, tf_transform_output, model, input_names)
             return
 
         def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
-            return est.to_estimator(model, run_config, recipe.task, recipe.prediction_key, recipe.class_labels,
+            return est.to_estimator(model, run_config, task.task, task.prediction_key, task.class_labels,
                                     base_model_dir=fn_args.base_model)
 
     model_dir = checkpoint_dir(fn_args, config)
@@ -143,7 +142,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     estimator = make_estimator(run_config)
 
     batch_size, eval_batch_size = _batch_sizes(hparams)
-    input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
+    input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
 
     steps = _StepRecorder()
     train_spec = tf.estimator.TrainSpec(
@@ -157,7 +156,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     except tf.compat.v1.train.NanLossDuringTrainingError as e:
         raise TrainingDivergedError(
             f'the training loss became NaN at step {steps.step} of {fn_args.train_steps} '
-            f'(recipe {recipe.name!r}, hyperparameters {hparams}); nothing was exported. '
+            f'({config.name!r}, hyperparameters {hparams}); nothing was exported. '
             'Lower the learning rate or check the data for extreme values.') from e
     logging.info('final training-time evaluation: %s', metrics)
 
@@ -167,7 +166,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                      run_config.task_type, run_config.task_id)
         return
     with cluster.chief_reports_outcome(run_config, fn_args.model_run_dir):
-        _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
+        _export_chief(fn_args, config, estimator, model, tf_transform_output, model_dir)
 
 
 def _batch_sizes(hparams: Dict[str, Any]) -> Tuple[int, int]:
@@ -176,21 +175,22 @@ def _batch_sizes(hparams: Dict[str, Any]) -> Tuple[int, int]:
     return batch_size, int(hparams.get('eval_batch_size', batch_size))
 
 
-def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig,
                       tf_transform_output: tft.TFTransformOutput, input_names: Sequence[str]) -> Callable:
     def factory(files: List[str], size: int, shuffle: bool) -> Callable[[], tf.data.Dataset]:
-        return make_input_fn(files, fn_args.data_accessor, tf_transform_output, recipe.transformed_label_key,
+        return make_input_fn(files, fn_args.data_accessor, tf_transform_output, config.task.transformed_label_key,
                              input_names, size, shuffle=shuffle, seed=config.random_seed)
 
     return factory
 
 
-def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
-                      hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput,
+def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig,
+                      tf_transform_output: tft.TFTransformOutput,
                       model: tf.keras.Model, input_names: Sequence[str]) -> None:
     """Mode keras_fit: Keras fit with early stopping, then the best model file is converted."""
+    hparams = config.hparams
     batch_size, eval_batch_size = _batch_sizes(hparams)
-    input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
+    input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
     # h5py writes local files only; the best model is copied into the ModelRun afterwards.
     local_dir = tempfile.mkdtemp(prefix='tke-keras-fit-')
     try:
@@ -204,36 +204,37 @@ def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig, rec
         tf.io.gfile.copy(best_path, os.path.join(keras_dir, BEST_MODEL_FILE), overwrite=True)
         with tf.io.gfile.GFile(os.path.join(keras_dir, FIT_SUMMARY_FILE), 'w') as f:
             json.dump(summary, f, indent=1)
-        _convert_and_export(fn_args, config, recipe, hparams, tf_transform_output, best_path, model, input_names)
+        _convert_and_export(fn_args, config, tf_transform_output, best_path, model, input_names)
     finally:
         shutil.rmtree(local_dir, ignore_errors=True)
 
 
-def _convert_keras_file(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
-                        hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput) -> None:
+def _convert_keras_file(fn_args: tfx.components.FnArgs, config: TrainerConfig,
+                        tf_transform_output: tft.TFTransformOutput) -> None:
     """Mode keras_file: a user's trained Keras model, checked without loading it, then converted."""
+    task = config.task
     info = check_keras_file(config.keras_model_path, allow_code=config.allow_unsafe_keras_file)
     input_names = check_input_names(
-        info.input_names, tf_transform_output.transformed_feature_spec().keys(), recipe.transformed_label_key)
-    if recipe.prediction_key not in info.output_names:
-        raise ValueError(f'{info.path}: the model has no output named {recipe.prediction_key!r} (outputs: '
-                         f'{list(info.output_names)}); recipe {recipe.name!r} serves that prediction key')
-    _convert_and_export(fn_args, config, recipe, hparams, tf_transform_output, info.path, None, input_names)
+        info.input_names, tf_transform_output.transformed_feature_spec().keys(), task.transformed_label_key)
+    if task.prediction_key not in info.output_names:
+        raise ValueError(f'{info.path}: the model has no output named {task.prediction_key!r} (outputs: '
+                         f'{list(info.output_names)}); {config.name!r} serves that prediction key')
+    _convert_and_export(fn_args, config, tf_transform_output, info.path, None, input_names)
 
 
-def _convert_and_export(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
-                        hparams: Dict[str, Any], tf_transform_output: tft.TFTransformOutput, keras_model_path: str,
+def _convert_and_export(fn_args: tfx.components.FnArgs, config: TrainerConfig,
+                        tf_transform_output: tft.TFTransformOutput, keras_model_path: str,
                         model: tf.keras.Model | None, input_names: Sequence[str]) -> None:
     # A fresh folder per execution: nothing trains here, so there is nothing to resume.
     model_dir = os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR)
     run_config = est.make_run_config(model_dir, config, max(1, fn_args.train_steps))
-    estimator = convert_keras_file(keras_model_path, run_config, recipe.task, recipe.prediction_key,
-                                   recipe.class_labels)
-    input_fn = _input_fn_factory(fn_args, config, recipe, tf_transform_output, input_names)
-    _, eval_batch_size = _batch_sizes(hparams)
+    task = config.task
+    estimator = convert_keras_file(keras_model_path, run_config, task.task, task.prediction_key, task.class_labels)
+    input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
+    _, eval_batch_size = _batch_sizes(config.hparams)
     metrics = estimator.evaluate(input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps)
     logging.info('converted %s; evaluation of the converted Estimator: %s', keras_model_path, metrics)
-    _export_chief(fn_args, config, recipe, estimator, model, tf_transform_output, model_dir)
+    _export_chief(fn_args, config, estimator, model, tf_transform_output, model_dir)
 
 
 @contextlib.contextmanager
@@ -254,25 +255,26 @@ def _on_chief_only(fn_args: tfx.components.FnArgs, mode: str) -> Iterator[bool]:
         yield True
 
 
-def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig, recipe: Recipe,
+def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig,
                   estimator: tf.estimator.Estimator, model: tf.keras.Model | None,
                   tf_transform_output: tft.TFTransformOutput, model_dir: str) -> None:
     """The chief's exports: serving and eval SavedModels, labelled weights, checkpoints."""
+    task = config.task
     scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
-    serving_spec = export.serving_feature_spec(tf_transform_output, recipe.label_key)
+    serving_spec = export.serving_feature_spec(tf_transform_output, task.label_key)
     export.export_serving_model(
         estimator, export.serving_receiver_fn(tf_transform_output, serving_spec),
         fn_args.serving_model_dir, scratch)
     export.export_eval_model(
-        estimator, export.eval_receiver_fn(tf_transform_output, recipe.transformed_label_key),
+        estimator, export.eval_receiver_fn(tf_transform_output, task.transformed_label_key),
         fn_args.eval_model_dir, scratch)
     logging.info('exported serving model to %s and eval model to %s',
                  fn_args.serving_model_dir, fn_args.eval_model_dir)
-    # Labels describe the recipe's own model; a user's builder has its own layout.
-    if recipe.weight_labels and not config.model_builder and model is not None:
-        labels = import_by_path(recipe.weight_labels)(tf_transform_output)
-        weights = linear_weights(estimator.get_variable_value, labels, recipe.prediction_key,
-                                 batch_norm_layer=_batch_norm_before_output(model, recipe.prediction_key))
+    # Labels describe one model's layout: the task spec names them only for that model.
+    if task.weight_labels and model is not None:
+        labels = import_by_path(task.weight_labels)(tf_transform_output)
+        weights = linear_weights(estimator.get_variable_value, labels, task.prediction_key,
+                                 batch_norm_layer=_batch_norm_before_output(model, task.prediction_key))
         write_weights(weights, os.path.join(fn_args.model_run_dir, WEIGHTS_FILE))
     if model_dir != os.path.join(fn_args.model_run_dir, ESTIMATOR_SUBDIR):
         # Exported: checkpoints and TensorBoard events join the ModelRun artifact.

@@ -4,7 +4,7 @@ The Estimator literature's advice: start from a pre-made Estimator, then go
 custom. The pipeline can train one beside the Keras model (same data, same
 steps) so the Evaluator shows whether the custom model earns its keep.
 
-Feature columns come from the transformed feature spec, so any recipe gets one:
+Feature columns come from the transformed feature spec, so any task gets one:
 float features are numeric columns (of their shape), integer features are
 categorical identity columns sized from TFT's annotations (vocabularies,
 buckets; others are hashed); variable-length integer lists (a bag of word ids) too.
@@ -18,11 +18,10 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.recipes.registry import BINARY_CLASSIFICATION, REGRESSION, Recipe
+from components.trainer.task import CANNED_ESTIMATORS, REGRESSION, TaskSpec
 
-LINEAR = 'linear'
-DNN = 'dnn'
-KINDS = (LINEAR, DNN)
+LINEAR, DNN = CANNED_ESTIMATORS
+KINDS = CANNED_ESTIMATORS
 DEFAULT_HIDDEN_UNITS = (128, 64)
 
 
@@ -84,26 +83,28 @@ def _metric_fn(task: str):
     return regression_metrics if task == REGRESSION else None
 
 
-def make_estimator(recipe: Recipe, columns: List[Any], run_config: tf.estimator.RunConfig,
+def make_estimator(task: TaskSpec, columns: List[Any], run_config: tf.estimator.RunConfig,
                    hparams: Dict[str, Any]) -> tf.estimator.Estimator:
-    """LinearRegressor / LinearClassifier, or their DNN counterparts, for the recipe's task.
+    """LinearRegressor / LinearClassifier, or their DNN counterparts, for the task.
 
     Hyperparameters: ``canned_hidden_units`` (DNN), ``canned_learning_rate``; the
     optimizers are the canned defaults (Ftrl for linear, Adagrad for DNN).
     """
-    kind = recipe.canned_baseline
+    kind = task.canned_estimator
     lr = hparams.get('canned_learning_rate')
     optimizer = {} if lr is None else {'optimizer': (
         tf.compat.v1.train.FtrlOptimizer(float(lr)) if kind == LINEAR else tf.compat.v1.train.AdagradOptimizer(
             float(lr)))}
     hidden = {'hidden_units': list(hparams.get('canned_hidden_units', DEFAULT_HIDDEN_UNITS))} if kind == DNN else {}
-    if recipe.task == REGRESSION:
+    if task.task == REGRESSION:
         cls = tf.estimator.LinearRegressor if kind == LINEAR else tf.estimator.DNNRegressor
         estimator = cls(feature_columns=columns, config=run_config, **optimizer, **hidden)
     else:
-        n_classes = 2 if recipe.task == BINARY_CLASSIFICATION else len(recipe.class_labels)
+        n_classes = task.num_classes
+        if not n_classes:
+            raise ValueError('a multiclass pre-made Estimator needs the class_labels of the task spec')
         cls = tf.estimator.LinearClassifier if kind == LINEAR else tf.estimator.DNNClassifier
         estimator = cls(feature_columns=columns, n_classes=n_classes, config=run_config,
                         label_vocabulary=None, **optimizer, **hidden)
-    metric_fn = _metric_fn(recipe.task)
+    metric_fn = _metric_fn(task.task)
     return tf.estimator.add_metrics(estimator, metric_fn) if metric_fn else estimator

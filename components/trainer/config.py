@@ -10,10 +10,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
-# Optimizers the Trainer may compile with. Only tf.keras.optimizers.legacy keeps
-# its settings through model_to_estimator (TF >= 2.11 optimizers lose them).
+from components.trainer.task import TaskSpec
+
 CUSTOM_CONFIG_KEY = 'tke_trainer'
 
+# Optimizers the Trainer may compile with. Only tf.keras.optimizers.legacy keeps
+# its settings through model_to_estimator (TF >= 2.11 optimizers lose them).
 OPTIMIZERS = ('Adam', 'Adagrad', 'Adadelta', 'Ftrl', 'RMSprop', 'SGD')
 
 # How the Estimator gets its weights:
@@ -21,7 +23,7 @@ OPTIMIZERS = ('Adam', 'Adagrad', 'Adadelta', 'Ftrl', 'RMSprop', 'SGD')
 #   keras_fit:  Keras fit with EarlyStopping/ModelCheckpoint, then the best model file is
 #               converted with model_to_estimator(keras_model_path=...) and exported;
 #   keras_file: a saved, trained Keras model file is converted and exported as it is;
-#   canned:     no Keras model: the recipe's pre-made Estimator (the baseline to beat).
+#   canned:     no Keras model: the task's pre-made Estimator (the baseline to beat).
 ESTIMATOR_MODE = 'estimator'
 KERAS_FIT_MODE = 'keras_fit'
 KERAS_FILE_MODE = 'keras_file'
@@ -31,12 +33,13 @@ MODES = (ESTIMATOR_MODE, KERAS_FIT_MODE, KERAS_FILE_MODE, CANNED_MODE)
 
 @dataclass
 class TrainerConfig:
-    """What ``run_fn`` needs beyond ``fn_args``.
+    """What ``run_fn`` needs beyond ``fn_args``: the problem, the model and the cadence.
 
     Attributes:
-      recipe: recipe name; supplies the label, task, feature names and defaults.
-      model_builder: dotted path of ``build(tf_transform_output, hparams) -> tf.keras.Model``;
-        None means the recipe's own builder.
+      task: the task spec (label, task, classes, prediction key); see ``TaskSpec``.
+      model_builder: dotted path of ``build(tf_transform_output, hparams) -> tf.keras.Model``,
+        importable where the Trainer runs; needed except in modes 'keras_file' and 'canned'.
+      name: what the model is called in messages (a recipe's name, say).
       hparams: model and training hyperparameters. Known training keys:
         ``batch_size``, ``eval_batch_size``, ``optimizer``, ``learning_rate``;
         everything is passed to the model builder too.
@@ -54,13 +57,14 @@ class TrainerConfig:
       mode: 'estimator' (default), 'keras_fit', 'keras_file' or 'canned' (see MODES above).
         keras_fit reads the hparams ``steps_per_epoch`` and ``early_stopping_patience``.
       keras_model_path: the saved Keras model (.h5, .keras or SavedModel folder) that
-        'keras_file' converts; it must take the recipe's transformed features.
+        'keras_file' converts; it must take the transformed features.
       allow_unsafe_keras_file: load a Keras file even if it carries Python code (Lambda
         layers), which loading runs. Off: such a file is refused before it is loaded.
     """
 
-    recipe: str
+    task: TaskSpec
     model_builder: Optional[str] = None
+    name: str = 'model'
     hparams: Dict[str, Any] = field(default_factory=dict)
     save_checkpoints_steps: Optional[int] = None
     keep_checkpoint_max: int = 3
@@ -74,6 +78,10 @@ class TrainerConfig:
     allow_unsafe_keras_file: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.task, dict):  # from JSON (custom_config)
+            self.task = TaskSpec(**self.task)
+        if not isinstance(self.task, TaskSpec):
+            raise ValueError(f'TrainerConfig.task must be a TaskSpec, got {type(self.task).__name__}')
         if self.mode not in MODES:
             raise ValueError(f'Trainer mode {self.mode!r} is not one of {MODES}')
         if (self.mode == KERAS_FILE_MODE) != bool(self.keras_model_path):
@@ -81,6 +89,9 @@ class TrainerConfig:
                              f'(mode {self.mode!r}, keras_model_path {self.keras_model_path!r})')
         if self.mode == KERAS_FILE_MODE and self.model_builder:
             raise ValueError('mode keras_file converts a saved model; a model_builder would be ignored')
+        if self.mode not in (KERAS_FILE_MODE, CANNED_MODE) and not self.model_builder:
+            raise ValueError(f'mode {self.mode!r} trains a Keras model: TrainerConfig needs a model_builder '
+                             '(dotted path of build(tf_transform_output, hparams) -> tf.keras.Model)')
 
     def to_custom_config(self) -> Dict[str, Any]:
         # Namespaced: TFX extensions (e.g. Vertex AI Training) add keys of their own.
@@ -89,13 +100,17 @@ class TrainerConfig:
     @classmethod
     def from_custom_config(cls, custom_config: Optional[Dict[str, Any]]) -> 'TrainerConfig':
         ours = (custom_config or {}).get(CUSTOM_CONFIG_KEY)
-        if not isinstance(ours, dict) or 'recipe' not in ours:
+        if not isinstance(ours, dict) or not isinstance(ours.get('task'), dict):
             raise ValueError(
-                f"Trainer custom_config needs {{'{CUSTOM_CONFIG_KEY}': {{'recipe': NAME, ...}}}} "
-                f'(see TrainerConfig.to_custom_config); got {custom_config!r}')
+                f"Trainer custom_config needs {{'{CUSTOM_CONFIG_KEY}': {{'task': {{...}}, ...}}}} "
+                f'(build it with TrainerConfig(...).to_custom_config()); got {custom_config!r}')
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(ours) - known)
         if unknown:
             raise ValueError(
                 f'unknown Trainer config keys {unknown}; known keys: {sorted(known)}')
+        task_known = {f.name for f in dataclasses.fields(TaskSpec)}
+        task_unknown = sorted(set(ours['task']) - task_known)
+        if task_unknown:
+            raise ValueError(f'unknown task spec keys {task_unknown}; known keys: {sorted(task_known)}')
         return cls(**ours)

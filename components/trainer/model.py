@@ -3,40 +3,58 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.registry import (
-    BINARY_CLASSIFICATION,
-    MULTICLASS_CLASSIFICATION,
-    REGRESSION,
-)
 from components.trainer.config import OPTIMIZERS
+from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION
 
 ModelBuilder = Callable[[tft.TFTransformOutput, Dict[str, Any]], tf.keras.Model]
 
 
 def import_by_path(dotted_path: str) -> Any:
-    """Imports ``package.module.attr``; a clear ValueError when it is not there."""
-    module_name, _, attr = dotted_path.rpartition('.')
-    if not module_name:
+    """Imports ``package.module.attr`` (or ``package.module:attr``); a clear ValueError when it is not there.
+
+    The error says where Python looked, and what to do: install the package, or run
+    from the folder that holds it.
+    """
+    module_name, sep, attr = dotted_path.rpartition(':')
+    if not sep:
+        module_name, _, attr = dotted_path.rpartition('.')
+    if not module_name or not attr:
         raise ValueError(f'{dotted_path!r} is not a dotted path like "package.module.function"')
     try:
         module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name != e.name and not module_name.startswith(e.name + '.'):
+            raise ValueError(f'module {module_name!r} of {dotted_path!r} imports {e.name!r}, which is not '
+                             f'installed: {e}') from e
+        raise ValueError(
+            f'cannot import module {module_name!r} of {dotted_path!r}: {e}. Looked in the current folder '
+            f'({os.getcwd()}) and the installed packages ({_site_dirs()}); install the package that holds it '
+            f'(pip install ...), or run from the folder that holds {module_name.split(".")[0]!r}') from e
     except ImportError as e:
         raise ValueError(f'cannot import module {module_name!r} of {dotted_path!r}: {e}') from e
     if not hasattr(module, attr):
-        raise ValueError(f'module {module_name!r} has no attribute {attr!r} (from {dotted_path!r})')
+        raise ValueError(f'module {module_name!r} ({getattr(module, "__file__", None) or "a namespace package"}) '
+                         f'has no attribute {attr!r} (from {dotted_path!r})')
     return getattr(module, attr)
 
 
+def _site_dirs() -> str:
+    return ', '.join(p for p in sys.path if p.endswith(('site-packages', 'dist-packages'))) or 'none'
+
+
 def build_model(builder: ModelBuilder, tf_transform_output: tft.TFTransformOutput,
-                hparams: Dict[str, Any]) -> tf.keras.Model:
+                hparams: Dict[str, Any], where: Optional[str] = None) -> tf.keras.Model:
     model = builder(tf_transform_output, hparams)
     if not isinstance(model, tf.keras.Model):
-        raise ValueError(f'model builder returned {type(model).__name__}, not a tf.keras.Model')
+        raise ValueError(f'model builder {where or repr(getattr(builder, "__qualname__", builder))} returned '
+                         f'{type(model).__name__}, not a tf.keras.Model')
     return model
 
 

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from google.auth.credentials import AnonymousCredentials
 
+from kubeflow_runners.compile import IMAGE_SITE
 from kubeflow_runners.submit import SubmitConfig, build_job, describe
 from tests.conftest import REPO_ROOT, run_tke
 from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, PROJECT, REGION, kfp_venv
@@ -24,7 +25,7 @@ def test_dry_run_prints_the_job_and_submits_nothing(vertex_dry_run):
     assert f'pipeline root:   {PIPELINE_ROOT}' in out
     assert f'service account: runner@{PROJECT}.iam.gserviceaccount.com' in out
     assert 'train-args = {"num_steps": 50}' in out  # --parameter overrides the spec's default
-    assert 'data-root = /tke/data/housing' in out
+    assert f'data-root = {IMAGE_SITE}/components/recipes/housing/data' in out
     assert out.rstrip().endswith('dry run: nothing was submitted')
 
 
@@ -38,8 +39,8 @@ def test_pipeline_job_built_offline_from_the_compiled_json(vertex_dry_run):
     assert resource.display_name == 'tke-housing'
     assert resource.runtime_config.gcs_output_directory == 'gs://tke-test-bucket/other-root'
     described = describe(job)
-    assert described['parameters'] == {'data-root': '/tke/data/housing', 'eval-args': '{"num_steps": 3}',
-                                       'train-args': json.dumps({'num_steps': 3000})}
+    assert described['parameters'] == {'data-root': f'{IMAGE_SITE}/components/recipes/housing/data',
+                                       'eval-args': '{"num_steps": 3}', 'train-args': json.dumps({'num_steps': 3000})}
     tasks = resource.pipeline_spec['root']['dag']['tasks']
     assert {'CsvExampleGen', 'Trainer', 'Evaluator', 'Pusher'} <= set(tasks)
     assert all(not t['cachingOptions'].get('enableCache', False) for t in tasks.values() if 'cachingOptions' in t)
@@ -85,3 +86,20 @@ def test_runner_file_works_with_the_tfx_cli(tmp_path):
     spec = json.loads((tmp_path / 'taxi.json').read_text())
     assert spec['pipelineSpec']['pipelineInfo']['name'] == 'tke-taxi'
     assert spec['pipelineSpec']['deploymentSpec']['executors']['Trainer_executor']['container']['image'] == IMAGE
+
+
+def test_compile_an_outside_recipe_folder_names_its_code_and_files_in_the_image(tmp_path):
+    from tests.kubeflow_runners.conftest import run_kfp_tke
+    from tests.kubeflow_runners.test_compile import v2_constant, v2_tasks
+
+    folder = REPO_ROOT / 'examples' / 'wine_recipe'
+    result = run_kfp_tke('compile', '--engine', 'vertex', '--recipe', str(folder), '--pipeline-root', PIPELINE_ROOT,
+                         '--image', IMAGE, '--output', str(tmp_path / 'wine.json'), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert 'compiled wine for Vertex AI Pipelines (KFP v2)' in result.stdout
+    assert f'python -m kubeflow_runners.image_check --recipe {folder}' in result.stdout
+    tasks = v2_tasks((tmp_path / 'wine.json').read_text())
+    assert v2_constant(tasks['Transform'], 'preprocessing_fn') == 'wine_recipe.preprocessing.preprocessing_fn'
+    assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == f'{IMAGE_SITE}/wine_recipe/schema.pbtxt'
+    custom = json.loads(v2_constant(tasks['Trainer'], 'custom_config'))['tke_trainer']
+    assert custom['model_builder'] == 'wine_recipe.model.build' and custom['task']['label_key'] == 'cultivar'

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from components.recipes import get_recipe
+from kubeflow_runners.compile import IMAGE_SITE, image_wheel
 from pipelines.config import TRAINER_RUN_FN
 from tests.conftest import REPO_ROOT
 from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, REGION, kfp_venv
@@ -87,17 +88,17 @@ def test_kubeflow_v1_image_code_paths_beam_args_and_cache(kubeflow_spec):
         'tke_trainer']['checkpoint_root'] == f'{PIPELINE_ROOT}/checkpoints'
     assert v1_param(nodes['Transform'], 'preprocessing_fn')['fieldValue']['stringValue'] == HOUSING.preprocessing_fn
     assert v1_param(nodes['ImportSchemaGen'], 'schema_file')['fieldValue']['stringValue'] == \
-        '/tke/schemas/housing/schema.pbtxt'
+        f'{IMAGE_SITE}/components/recipes/housing/schema.pbtxt'
     for node_id in BEAM_COMPONENTS:
         args = nodes[node_id]['executor']['beamPipelineArgs']
-        assert {'--direct_running_mode=in_memory', '--setup_file=/tke/setup.py'} <= set(args), node_id
+        assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(args), node_id
     assert 'beamPipelineArgs' not in nodes['Trainer']['executor']
 
 
 def test_kubeflow_v1_runtime_parameters(kubeflow_spec):
     workflow = yaml.safe_load(kubeflow_spec.text)
     params = {p['name']: p['value'] for p in workflow['spec']['arguments']['parameters']}
-    assert params == {'pipeline-root': PIPELINE_ROOT, 'data-root': '/tke/data/housing',
+    assert params == {'pipeline-root': PIPELINE_ROOT, 'data-root': f'{IMAGE_SITE}/components/recipes/housing/data',
                       'train-args': '{"num_steps": 700}', 'eval-args': f'{{"num_steps": {HOUSING.eval_steps}}}'}
     nodes = v1_nodes(kubeflow_spec.text)
     assert v1_param(nodes['CsvExampleGen'], 'input_base')['runtimeParameter']['name'] == 'data-root'
@@ -149,9 +150,10 @@ def test_vertex_image_code_paths_beam_args_and_cache(vertex_dry_run):
         assert tasks[name]['cachingOptions'] == {'enableCache': True}, name
     assert v2_constant(tasks['Trainer'], 'run_fn') == TRAINER_RUN_FN
     assert v2_constant(tasks['Transform'], 'preprocessing_fn') == HOUSING.preprocessing_fn
-    assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == '/tke/schemas/housing/schema.pbtxt'
+    assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == \
+        f'{IMAGE_SITE}/components/recipes/housing/schema.pbtxt'
     for name in BEAM_COMPONENTS:
-        assert {'--direct_running_mode=in_memory', '--setup_file=/tke/setup.py'} <= set(containers[name]['args'])
+        assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(containers[name]['args'])
 
 
 def test_vertex_runtime_parameters(vertex_dry_run):
@@ -159,7 +161,8 @@ def test_vertex_runtime_parameters(vertex_dry_run):
     declared = spec['pipelineSpec']['root']['inputDefinitions']['parameters']
     assert declared == {name: {'type': 'STRING'} for name in ('data-root', 'train-args', 'eval-args')}
     defaults = {k: v['stringValue'] for k, v in spec['runtimeConfig']['parameters'].items()}
-    assert defaults == {'data-root': '/tke/data/housing', 'train-args': f'{{"num_steps": {HOUSING.train_steps}}}',
+    assert defaults == {'data-root': f'{IMAGE_SITE}/components/recipes/housing/data',
+                        'train-args': f'{{"num_steps": {HOUSING.train_steps}}}',
                         'eval-args': f'{{"num_steps": {HOUSING.eval_steps}}}'}
     assert spec['runtimeConfig']['gcsOutputDirectory'] == PIPELINE_ROOT
     tasks = v2_tasks(vertex_dry_run.text)
@@ -176,12 +179,12 @@ def test_vertex_scale_out(vertex_scale_out_spec):
         assert {'--runner=DataflowRunner', '--project=tke-project', f'--region={REGION}',
                 '--temp_location=gs://tke-test-bucket/dataflow-tmp', f'--sdk_container_image={IMAGE}',
                 '--machine_type=n1-standard-4', '--max_num_workers=8'} <= set(args), name
-        assert not any(a.startswith(('--direct_running_mode', '--setup_file')) for a in args), name
+        assert not any(a.startswith(('--direct_running_mode', '--setup_file', '--extra_package')) for a in args), name
     trainer_args = containers['Trainer']['args']
     assert _arg(trainer_args, '--executor_class_path') == \
         'tfx.extensions.google_cloud_ai_platform.trainer.executor.GenericExecutor'
     custom = json.loads(v2_constant(tasks['Trainer'], 'custom_config'))
-    assert custom['tke_trainer']['recipe'] == 'taxi'
+    assert custom['tke_trainer']['name'] == 'taxi' and custom['tke_trainer']['task']['label_key'] == 'tips'
     assert custom['ai_platform_enable_vertex'] is True and custom['ai_platform_vertex_region'] == REGION
     pools = custom['ai_platform_training_args']['job_spec']['worker_pool_specs']
     assert [p['replica_count'] for p in pools] == [1, 2, 1]  # chief, workers, parameter servers

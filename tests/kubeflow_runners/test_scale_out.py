@@ -7,7 +7,7 @@ import json
 import pytest
 from tfx import v1 as tfx
 
-from kubeflow_runners.compile import IN_POD_BEAM_ARGS, CompileConfig, pipeline_config
+from kubeflow_runners.compile import IMAGE_SITE, CompileConfig, in_pod_beam_args, pipeline_config
 from kubeflow_runners.runner_env import config_from_env
 from pipelines.cloud import CloudConfig
 from pipelines.config import PipelineConfig
@@ -17,8 +17,10 @@ from tests.kubeflow_runners.conftest import CLOUD_CONFIG, IMAGE, PIPELINE_ROOT
 EXTENSIONS = tfx.extensions.google_cloud_ai_platform
 
 
-def _compile_config(engine='vertex', **kw) -> CompileConfig:
-    return CompileConfig(engine=engine, recipe='housing', pipeline_root=PIPELINE_ROOT, image=IMAGE, **kw)
+def _compile_config(engine='vertex', recipe='housing', **kw) -> CompileConfig:
+    kw.setdefault('runtime_parameters', True)  # as tke compile has it
+    return CompileConfig(engine=engine, image=IMAGE,
+                         pipeline=PipelineConfig(recipe=recipe, pipeline_root=PIPELINE_ROOT, **kw))
 
 
 def _components(config: PipelineConfig):
@@ -27,10 +29,11 @@ def _components(config: PipelineConfig):
 
 def test_compiled_config_uses_paths_in_the_image_and_the_builtin_resolver_for_vertex():
     config = pipeline_config(_compile_config())
-    assert config.schema_path == '/tke/schemas/housing/schema.pbtxt'
-    assert config.data_root == '/tke/data/housing'
+    # The wheel's package data, where the image installs it.
+    assert config.schema_path == f'{IMAGE_SITE}/components/recipes/housing/schema.pbtxt'
+    assert config.data_root == f'{IMAGE_SITE}/components/recipes/housing/data'
     assert config.serving_dir == f'{PIPELINE_ROOT}/serving'
-    assert config.beam_pipeline_args == IN_POD_BEAM_ARGS
+    assert config.beam_pipeline_args == in_pod_beam_args()
     assert config.runtime_parameters and config.cloud.image == IMAGE
     assert config.baseline_strategy == 'latest_blessed'
     assert pipeline_config(_compile_config('kubeflow')).baseline_strategy == 'latest_blessed_other'
@@ -59,7 +62,7 @@ def test_scale_out_picks_the_extension_components_and_dataflow():
     assert isinstance(trainer, EXTENSIONS.Trainer) and isinstance(pusher, EXTENSIONS.Pusher)
     custom = trainer.exec_properties['custom_config']
     custom = json.loads(custom) if isinstance(custom, str) else custom
-    assert custom['tke_trainer']['recipe'] == 'housing'  # ours, beside the extension's keys
+    assert custom['tke_trainer']['task']['label_key'] == 'medv'  # ours, beside the extension's keys
     assert custom[EXTENSIONS.ENABLE_VERTEX_KEY] is True
     pools = custom[EXTENSIONS.TRAINING_ARGS_KEY]['job_spec']['worker_pool_specs']
     assert [p['replica_count'] for p in pools] == [1, 2, 1]
@@ -100,21 +103,24 @@ def test_bad_cloud_configs_are_clear_errors(change, message):
 @pytest.mark.parametrize('kw, message', [
     (dict(pipeline_root='/home/me/root'), 'is a path of this machine'),
     (dict(data_root='data/housing'), 'is a path of this machine'),
+    (dict(schema_path='/home/me/schema.pbtxt'), 'is a path of this machine'),
     (dict(pipeline_root='s3://bucket/x'), 'needs a gs:// pipeline root'),
     (dict(image='bad image'), 'container image reference'),
     (dict(train_steps=0), 'train_steps must be at least 1'),
     (dict(engine='argo'), 'engine must be one of'),
 ])
 def test_bad_compile_configs_are_clear_errors(kw, message):
-    base = dict(engine='vertex', recipe='housing', pipeline_root=PIPELINE_ROOT, image=IMAGE)
+    engine, image = kw.pop('engine', 'vertex'), kw.pop('image', IMAGE)
     with pytest.raises(ValueError, match=message):
-        CompileConfig(**{**base, **kw})
+        CompileConfig(engine=engine, image=image,
+                      pipeline=PipelineConfig(**{'recipe': 'housing', 'pipeline_root': PIPELINE_ROOT, **kw}))
 
 
 def test_runner_files_read_their_settings_from_the_environment():
     env = {'TKE_PIPELINE_ROOT': PIPELINE_ROOT, 'TKE_IMAGE': IMAGE, 'TKE_RECIPE': 'taxi', 'TKE_TRAIN_STEPS': '9'}
     config = config_from_env('kubeflow', env)
-    assert (config.recipe, config.train_steps, config.engine, config.image) == ('taxi', 9, 'kubeflow', IMAGE)
+    assert (config.pipeline.recipe.name, config.pipeline.train_steps, config.engine, config.image) == (
+        'taxi', 9, 'kubeflow', IMAGE)
     with pytest.raises(ValueError, match='set TKE_PIPELINE_ROOT and TKE_IMAGE'):
         config_from_env('vertex', {})
     with pytest.raises(ValueError, match='TKE_TRAIN_STEPS must be an integer'):

@@ -6,12 +6,14 @@ from components.recipes.registry import recipe_names
 from tests.conftest import run_tke
 
 
-def test_recipes_lists_all():
+def test_recipes_lists_the_built_ins_and_how_to_name_others():
     result = run_tke('recipes')
     assert result.returncode == 0
-    names = [line.split()[0] for line in result.stdout.splitlines()]
+    listing, _, how = result.stdout.partition('\n\n')
+    names = [line.split()[0] for line in listing.splitlines()]
     assert names == list(recipe_names()) and names[:3] == ['housing', 'taxi', 'digits']
     assert '(default)' in result.stdout.splitlines()[0]
+    assert 'my_pkg.recipes:CHURN' in how and 'recipe.toml' in how
 
 
 def test_help_documents_the_options():
@@ -23,7 +25,8 @@ def test_help_documents_the_options():
 def test_unknown_recipe_is_a_clear_error(tmp_path):
     result = run_tke('run', '--recipe', 'penguins', '--output', str(tmp_path))
     assert result.returncode == 2
-    assert f"unknown recipe 'penguins'; known recipes: {', '.join(sorted(recipe_names()))}" in result.stderr
+    assert f"unknown recipe 'penguins': not a built-in recipe ({', '.join(recipe_names())})" in result.stderr
+    assert 'dotted path to a Recipe object' in result.stderr
     assert not (tmp_path / 'metadata.sqlite').exists()
 
 

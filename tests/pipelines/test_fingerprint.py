@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 
@@ -25,25 +24,29 @@ def user_module(tmp_path, monkeypatch):
     sys.modules.pop('my_models', None)
 
 
+def _trainer(recipe_name: str, model_builder=None):
+    return get_recipe(recipe_name).trainer_config(model_builder=model_builder)
+
+
 def test_stable_for_unchanged_code():
     housing = get_recipe('housing')
-    assert transform_fingerprint(housing) == transform_fingerprint(housing)
-    assert trainer_fingerprint(housing, None) == trainer_fingerprint(housing, None)
+    assert transform_fingerprint(housing.preprocessing_fn) == transform_fingerprint(housing.preprocessing_fn)
+    assert trainer_fingerprint(_trainer('housing')) == trainer_fingerprint(_trainer('housing'))
 
 
 def test_recipes_have_their_own_fingerprints():
     housing, taxi = get_recipe('housing'), get_recipe('taxi')
-    assert transform_fingerprint(housing) != transform_fingerprint(taxi)
-    assert trainer_fingerprint(housing, None) != trainer_fingerprint(taxi, None)
+    assert transform_fingerprint(housing.preprocessing_fn) != transform_fingerprint(taxi.preprocessing_fn)
+    assert trainer_fingerprint(_trainer('housing')) != trainer_fingerprint(_trainer('taxi'))
 
 
 def test_editing_a_user_builder_changes_the_trainer_fingerprint(user_module):
-    housing = get_recipe('housing')
     assert module_folder('my_models.dnn.build') == user_module
-    before = trainer_fingerprint(housing, 'my_models.dnn.build')
-    assert before != trainer_fingerprint(housing, None)
+    assert module_folder('my_models.dnn:build') == user_module
+    before = trainer_fingerprint(_trainer('housing', 'my_models.dnn.build'))
+    assert before != trainer_fingerprint(_trainer('housing'))
     (user_module / 'dnn.py').write_text('def build(tft_output, hparams):\n    return 1\n')
-    assert trainer_fingerprint(housing, 'my_models.dnn.build') != before
+    assert trainer_fingerprint(_trainer('housing', 'my_models.dnn.build')) != before
 
 
 def test_source_fingerprint_covers_file_contents(tmp_path):
@@ -62,11 +65,11 @@ def test_unlocatable_module_is_a_clear_error():
 
 def test_editing_a_preprocessing_fn_changes_the_transform_fingerprint_only(user_module):
     (user_module / 'prep.py').write_text('def preprocessing_fn(inputs):\n    return inputs\n')
-    recipe = dataclasses.replace(get_recipe('housing'), preprocessing_fn='my_models.prep.preprocessing_fn')
-    before_transform, before_trainer = transform_fingerprint(recipe), trainer_fingerprint(recipe, None)
+    prep = 'my_models.prep.preprocessing_fn'
+    before_transform, before_trainer = transform_fingerprint(prep), trainer_fingerprint(_trainer('housing'))
     (user_module / 'prep.py').write_text('def preprocessing_fn(inputs):\n    return dict(inputs)\n')
-    assert transform_fingerprint(recipe) != before_transform
-    assert trainer_fingerprint(recipe, None) == before_trainer
+    assert transform_fingerprint(prep) != before_transform
+    assert trainer_fingerprint(_trainer('housing')) == before_trainer
 
 
 def test_trainer_code_is_part_of_the_trainer_fingerprint(monkeypatch, tmp_path):
@@ -75,8 +78,19 @@ def test_trainer_code_is_part_of_the_trainer_fingerprint(monkeypatch, tmp_path):
     shutil.copytree(fp.COMPONENTS_DIR, fake, ignore=shutil.ignore_patterns('__pycache__'))
     housing = get_recipe('housing')
     monkeypatch.setattr(fp, 'COMPONENTS_DIR', fake)
-    before = fp.trainer_fingerprint(housing, None)
+    before = fp.trainer_fingerprint(_trainer('housing'))
+    transform_before = fp.transform_fingerprint(housing.preprocessing_fn)
     with (fake / 'trainer' / 'adapter.py').open('a') as f:
         f.write('\n# changed\n')
-    assert fp.trainer_fingerprint(housing, None) != before
-    assert fp.transform_fingerprint(housing) == fp.transform_fingerprint(housing)
+    assert fp.trainer_fingerprint(_trainer('housing')) != before
+    assert fp.transform_fingerprint(housing.preprocessing_fn) == transform_before
+
+
+def test_a_checkout_and_an_installed_copy_of_the_same_code_give_the_same_key(monkeypatch, tmp_path):
+    """Files are named relative to where the package is installed, not by absolute path."""
+    before = fp.trainer_fingerprint(_trainer('housing'))
+    fake = tmp_path / 'site-packages' / 'components'
+    shutil.copytree(fp.COMPONENTS_DIR, fake, ignore=shutil.ignore_patterns('__pycache__'))
+    monkeypatch.setattr(fp, 'COMPONENTS_DIR', fake)
+    monkeypatch.setattr(fp, 'module_folder', lambda path: fake / 'recipes' / 'housing')
+    assert fp.trainer_fingerprint(_trainer('housing')) == before

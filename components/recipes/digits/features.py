@@ -1,7 +1,7 @@
 """Digits feature names and recipe definition: the one place these names live."""
 
 from components.recipes.common import transformed_name
-from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
+from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe, package_folder
 
 # The 8x8 image, row-major: pixel_00 is the top left, pixel_63 the bottom right.
 IMAGE_SIZE = 8
@@ -33,4 +33,6 @@ RECIPE = Recipe(
     # The blog post's Adadelta at learning rate 1.0: TF's default of 0.001 barely moves
     # the weights in a few thousand steps.
     hparams={'optimizer': 'Adadelta', 'learning_rate': 1.0, 'batch_size': 128},
+    # schema.pbtxt and data/ ship beside this module, as package data.
+    root=package_folder(__package__),
 )

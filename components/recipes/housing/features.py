@@ -1,7 +1,7 @@
 """Housing feature names and recipe definition: the one place these names live."""
 
 from components.recipes.common import transformed_name
-from components.recipes.registry import REGRESSION, MetricGate, Recipe
+from components.recipes.registry import REGRESSION, MetricGate, Recipe, package_folder
 
 LABEL_KEY = 'medv'
 # Standardized (z-score) numeric features.
@@ -38,4 +38,6 @@ RECIPE = Recipe(
     hparams={'optimizer': 'Ftrl', 'learning_rate': 0.1, 'batch_size': 128},
     slice_features=('chas',),
     weight_labels='components.recipes.housing.model.weight_labels',
+    # schema.pbtxt and data/ ship beside this module, as package data.
+    root=package_folder(__package__),
 )

@@ -1,7 +1,7 @@
 """MobileNet feature names and recipe definition: the one place these names live."""
 
 from components.recipes.common import transformed_name
-from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
+from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe, package_folder
 
 # Raw features: encoded PNG bytes (any size, gray or RGB) and the digit.
 IMAGE_KEY = 'image'
@@ -17,7 +17,7 @@ CHANNELS = 3
 TRANSFORMED_IMAGE_KEY = transformed_name(IMAGE_KEY)
 TRANSFORMED_LABEL_KEY = transformed_name(LABEL_KEY)
 
-# The shipped data (scripts/make_mobilenet_data.py): data/digits rendered as PNGs.
+# The shipped data (scripts/make_mobilenet_data.py): the digits recipe's data rendered as PNGs.
 DATA_FILE = 'digits.tfrecord'
 
 RECIPE = Recipe(
@@ -44,4 +44,6 @@ RECIPE = Recipe(
         'fine_tune': None,
     },
     data_format='tfrecord',
+    # schema.pbtxt and data/ ship beside this module, as package data.
+    root=package_folder(__package__),
 )

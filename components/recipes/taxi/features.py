@@ -1,7 +1,7 @@
 """Taxi feature names and recipe definition: the one place these names live."""
 
 from components.recipes.common import transformed_name
-from components.recipes.registry import BINARY_CLASSIFICATION, MetricGate, Recipe
+from components.recipes.registry import BINARY_CLASSIFICATION, MetricGate, Recipe, package_folder
 
 # Raw columns the label is derived from: big tipper = tips > 0.2 * fare.
 TIPS_KEY = 'tips'
@@ -46,4 +46,6 @@ RECIPE = Recipe(
     hparams={'optimizer': 'Adam', 'learning_rate': 0.003, 'batch_size': 256,
              'deep_units': [32], 'l2': 1e-4},
     slice_features=('trip_start_hour',),
+    # schema.pbtxt and data/ ship beside this module, as package data.
+    root=package_folder(__package__),
 )

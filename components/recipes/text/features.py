@@ -1,7 +1,7 @@
 """Text feature names and recipe definition: the one place these names live."""
 
 from components.recipes.common import transformed_name
-from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
+from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe, package_folder
 
 # The free text the model reads: short and long description joined.
 DESCRIPTION_KEY = 'description'
@@ -75,4 +75,6 @@ RECIPE = Recipe(
     # a fifth of a bag's words dropped in training (SparseDropout).
     hparams={'optimizer': 'Adam', 'learning_rate': 0.0005, 'batch_size': 64, 'dropout': 0.5,
              'input_dropout': 0.2},
+    # schema.pbtxt and data/ ship beside this module, as package data.
+    root=package_folder(__package__),
 )

@@ -1,8 +1,10 @@
-"""FnArgs built as the Trainer executor builds them, over the session's housing pipeline run."""
+"""FnArgs built as the Trainer executor builds them, over a Transform output's artifacts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Dict
 
 from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer executor does
 from tfx.types import artifact_utils, standard_artifacts
@@ -10,20 +12,17 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.trainer.config import TrainerConfig
 
 
-def latest_version(path: Path) -> str:
-    return str(max(path.iterdir(), key=lambda p: int(p.name)))
-
-
-def housing_fn_args(run_dir: Path, work: Path, steps: int, config: TrainerConfig, base_model=None):
-    transform = run_dir / 'pipeline' / 'Transform'
+def trainer_fn_args(inputs: Dict[str, str], work: Path, steps: int, config: TrainerConfig, base_model=None,
+                    eval_steps: int = 2):
+    """``inputs``: ``examples_uri`` and ``transform_graph_uri`` (tests/components/trainer/conftest.py)."""
     examples = standard_artifacts.Examples()
-    examples.uri = latest_version(transform / 'transformed_examples')
+    examples.uri = inputs['examples_uri']
     examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
     graph = standard_artifacts.TransformGraph()
-    graph.uri = latest_version(transform / 'transform_graph')
+    graph.uri = inputs['transform_graph_uri']
     fn_args = fn_args_utils.get_common_fn_args(
         {'examples': [examples], 'transform_graph': [graph]},
-        {'train_args': f'{{"num_steps": {steps}}}', 'eval_args': '{"num_steps": 2}'},
+        {'train_args': json.dumps({'num_steps': steps}), 'eval_args': json.dumps({'num_steps': eval_steps})},
         working_dir=str(work / 'working'))
     fn_args.serving_model_dir = str(work / 'model' / 'Format-Serving')
     fn_args.eval_model_dir = str(work / 'model' / 'Format-TFMA')

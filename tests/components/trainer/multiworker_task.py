@@ -23,8 +23,8 @@ from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.recipes import get_recipe
 from components.trainer import run_fn
-from components.trainer.config import TrainerConfig
 
 
 def task_fn_args(spec: Dict[str, Any]) -> fn_args_utils.FnArgs:
@@ -40,7 +40,7 @@ def task_fn_args(spec: Dict[str, Any]) -> fn_args_utils.FnArgs:
     fn_args.serving_model_dir = f'{spec["model_dir"]}/Format-Serving'
     fn_args.eval_model_dir = f'{spec["model_dir"]}/Format-TFMA'
     fn_args.model_run_dir = spec['model_run_dir']
-    fn_args.custom_config = TrainerConfig(**spec['trainer_config']).to_custom_config()
+    fn_args.custom_config = get_recipe(spec['recipe']).trainer_config(**spec['trainer_settings']).to_custom_config()
     fn_args.base_model = None
     return fn_args
 

@@ -1,6 +1,6 @@
 """run_fn on a real (small) Transform output: train, checkpoint, export, warm start.
 
-The Transform output is the one of the session's housing pipeline run.
+The Transform output is the session's small housing one (conftest.py), built without a pipeline.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import tensorflow as tf
 from components.recipes import get_recipe
 from components.trainer import run_fn
 from components.trainer.adapter import ESTIMATOR_SUBDIR, TrainingDivergedError
-from components.trainer.config import TrainerConfig
 from pipelines.data import load_schema
-from tests.components.trainer.fn_args import housing_fn_args as _fn_args
+from tests.components.trainer.fn_args import trainer_fn_args as _fn_args
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
-pytestmark = pytest.mark.e2e  # reuses the housing pipeline run's Transform output
+HOUSING = get_recipe('housing')
 
 
 def _global_step(model_run_dir: str) -> int:
@@ -35,9 +34,9 @@ def _kernel(saved_model_dir: str) -> np.ndarray:
 
 
 @pytest.fixture(scope='module')
-def trained(housing_run, tmp_path_factory):
+def trained(housing_trainer_inputs, tmp_path_factory):
     work = tmp_path_factory.mktemp('run-fn')
-    fn_args = _fn_args(housing_run.run_dir, work, 60, TrainerConfig(recipe='housing'))
+    fn_args = _fn_args(housing_trainer_inputs, work, 60, HOUSING.trainer_config())
     run_fn(fn_args)
     return fn_args
 
@@ -60,38 +59,38 @@ def test_exports_serving_and_eval_models(trained, housing_csv):
     assert out.shape == (3, 1) and np.all(np.isfinite(out))
 
 
-def test_users_own_builder_by_dotted_path(housing_run, tmp_path):
-    config = TrainerConfig(recipe='housing', model_builder='tests.components.trainer.builders.numeric_only',
+def test_users_own_builder_by_dotted_path(housing_trainer_inputs, tmp_path):
+    config = HOUSING.trainer_config(model_builder='tests.components.trainer.builders.numeric_only',
                            hparams={'optimizer': 'Adam', 'learning_rate': 0.01})
-    fn_args = _fn_args(housing_run.run_dir, tmp_path, 20, config)
+    fn_args = _fn_args(housing_trainer_inputs, tmp_path, 20, config)
     run_fn(fn_args)
     model = tf.saved_model.load(fn_args.serving_model_dir)
     assert 'regression' in model.signatures
 
 
-def test_misnamed_model_input_is_a_clear_error(housing_run, tmp_path):
-    config = TrainerConfig(recipe='housing', model_builder='tests.components.trainer.builders.misnamed_input')
+def test_misnamed_model_input_is_a_clear_error(housing_trainer_inputs, tmp_path):
+    config = HOUSING.trainer_config(model_builder='tests.components.trainer.builders.misnamed_input')
     with pytest.raises(ValueError, match=r"model inputs \['rooms'\] are not transformed features"):
-        run_fn(_fn_args(housing_run.run_dir, tmp_path, 5, config))
+        run_fn(_fn_args(housing_trainer_inputs, tmp_path, 5, config))
     assert not Path(tmp_path / 'model').exists(), 'nothing is exported'
 
 
-def test_warm_start_from_base_model(trained, housing_run, tmp_path):
+def test_warm_start_from_base_model(trained, housing_trainer_inputs, tmp_path):
     # Learning rate 0: whatever the new run holds after training came from the base model.
-    config = TrainerConfig(recipe='housing', hparams={'optimizer': 'SGD', 'learning_rate': 0.0})
-    fn_args = _fn_args(housing_run.run_dir, tmp_path, 3, config, base_model=trained.serving_model_dir)
+    config = HOUSING.trainer_config(hparams={'optimizer': 'SGD', 'learning_rate': 0.0})
+    fn_args = _fn_args(housing_trainer_inputs, tmp_path, 3, config, base_model=trained.serving_model_dir)
     run_fn(fn_args)
     np.testing.assert_allclose(_kernel(fn_args.serving_model_dir), _kernel(trained.serving_model_dir))
     # Without a base model the same settings start from fresh weights.
-    fresh = _fn_args(housing_run.run_dir, tmp_path / 'fresh', 3, config)
+    fresh = _fn_args(housing_trainer_inputs, tmp_path / 'fresh', 3, config)
     run_fn(fresh)
     assert not np.allclose(_kernel(fresh.serving_model_dir), _kernel(trained.serving_model_dir))
 
 
-def test_nan_loss_stops_training_naming_the_step(housing_run, tmp_path):
+def test_nan_loss_stops_training_naming_the_step(housing_trainer_inputs, tmp_path):
     # An absurd learning rate makes the linear model blow up within a few steps.
-    config = TrainerConfig(recipe='housing', hparams={'optimizer': 'SGD', 'learning_rate': 1e30})
-    fn_args = _fn_args(housing_run.run_dir, tmp_path, 50, config)
+    config = HOUSING.trainer_config(hparams={'optimizer': 'SGD', 'learning_rate': 1e30})
+    fn_args = _fn_args(housing_trainer_inputs, tmp_path, 50, config)
     with pytest.raises(TrainingDivergedError, match=r'loss became NaN at step (\d+) of 50') as error:
         run_fn(fn_args)
     step = int(re.search(r'step (\d+)', str(error.value)).group(1))

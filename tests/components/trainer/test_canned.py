@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from components.recipes import get_recipe
 from components.trainer import canned, run_fn
-from components.trainer.config import CANNED_MODE, TrainerConfig
+from components.trainer.config import CANNED_MODE
 from pipelines.data import load_schema
-from tests.components.trainer.fn_args import housing_fn_args
+from tests.components.trainer.fn_args import trainer_fn_args
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
@@ -42,10 +42,10 @@ def test_unknown_kind_is_refused(housing_tft):
         canned.feature_columns(housing_tft, 'medv_xf', 'forest')
 
 
-@pytest.mark.e2e  # the session housing pipeline run's Transform output
-def test_canned_run_fn_trains_exports_and_reports_the_keras_metric_names(housing_run, tmp_path, housing_csv):
+def test_canned_run_fn_trains_exports_and_reports_the_keras_metric_names(housing_trainer_inputs, tmp_path,
+                                                                         housing_csv):
     recipe = get_recipe('housing')
-    fn_args = housing_fn_args(housing_run.run_dir, tmp_path, 200, TrainerConfig(recipe='housing', mode=CANNED_MODE))
+    fn_args = trainer_fn_args(housing_trainer_inputs, tmp_path, 200, recipe.trainer_config(mode=CANNED_MODE))
     run_fn(fn_args)
     model = tf.saved_model.load(fn_args.serving_model_dir)
     serialized = examples_from_rows(csv_rows(housing_csv, 4), load_schema(recipe.schema_path), drop=['medv'])

@@ -1,6 +1,6 @@
 """Convert after training: Keras fit then model_to_estimator(keras_model_path=...), and a user's Keras file.
 
-Runs on the session housing pipeline run's Transform output.
+Runs on the session's small housing Transform output (conftest.py).
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ from components.recipes.common import transformed_name
 from components.recipes.housing import features as F
 from components.trainer import run_fn
 from components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
-from components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE
 from components.trainer.convert import BEST_MODEL_FILE
 from components.trainer.keras_file import UnsafeKerasFileError
 from pipelines.data import load_schema
-from tests.components.trainer.fn_args import housing_fn_args
+from tests.components.trainer.fn_args import trainer_fn_args
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
-pytestmark = pytest.mark.e2e  # reuses the housing pipeline run's Transform output
-
+HOUSING = get_recipe('housing')
 N_ROWS = 8
 
 
@@ -54,11 +53,10 @@ def _keras_predictions(keras_file: str, fn_args, housing_csv: Path) -> np.ndarra
 
 
 @pytest.fixture(scope='module')
-def fitted(housing_run, tmp_path_factory):
+def fitted(housing_trainer_inputs, tmp_path_factory):
     work = tmp_path_factory.mktemp('keras-fit')
-    config = TrainerConfig(recipe='housing', mode=KERAS_FIT_MODE,
-                           hparams={'steps_per_epoch': 40, 'early_stopping_patience': 2})
-    fn_args = housing_fn_args(housing_run.run_dir, work, 400, config)
+    config = HOUSING.trainer_config(mode=KERAS_FIT_MODE, hparams={'steps_per_epoch': 40, 'early_stopping_patience': 2})
+    fn_args = trainer_fn_args(housing_trainer_inputs, work, 400, config)
     run_fn(fn_args)
     return fn_args
 
@@ -84,10 +82,10 @@ def test_keras_fit_exports_exactly_the_best_keras_model(fitted, housing_csv):
     assert (Path(fitted.eval_model_dir) / 'saved_model.pb').exists()
 
 
-def test_users_keras_file_is_converted_and_served(fitted, housing_run, housing_csv, tmp_path):
+def test_users_keras_file_is_converted_and_served(fitted, housing_trainer_inputs, housing_csv, tmp_path):
     keras_file = str(Path(fitted.model_run_dir) / KERAS_SUBDIR / BEST_MODEL_FILE)
-    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file)
-    fn_args = housing_fn_args(housing_run.run_dir, tmp_path, 100, config)
+    config = HOUSING.trainer_config(mode=KERAS_FILE_MODE, keras_model_path=keras_file)
+    fn_args = trainer_fn_args(housing_trainer_inputs, tmp_path, 100, config)
     run_fn(fn_args)
     np.testing.assert_allclose(_served(fn_args.serving_model_dir, housing_csv),
                                _keras_predictions(keras_file, fn_args, housing_csv), rtol=1e-4, atol=1e-4)
@@ -106,33 +104,33 @@ def _model_with_side_effect_lambda(marker: Path) -> tf.keras.Model:
     return model
 
 
-def test_keras_file_with_code_is_refused_before_loading_unless_allowed(housing_run, tmp_path, housing_csv):
+def test_keras_file_with_code_is_refused_before_loading_unless_allowed(housing_trainer_inputs, tmp_path, housing_csv):
     marker = tmp_path / 'lambda-ran'
     keras_file = str(tmp_path / 'with_lambda.h5')
     _model_with_side_effect_lambda(marker).save(keras_file)
     marker.unlink()  # building the model ran the Lambda once
 
-    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file)
-    fn_args = housing_fn_args(housing_run.run_dir, tmp_path / 'refused', 10, config)
+    config = HOUSING.trainer_config(mode=KERAS_FILE_MODE, keras_model_path=keras_file)
+    fn_args = trainer_fn_args(housing_trainer_inputs, tmp_path / 'refused', 10, config)
     with pytest.raises(UnsafeKerasFileError, match=r'touch_marker \(a Lambda layer'):
         run_fn(fn_args)
     assert not marker.exists(), 'the Lambda code ran although the file was refused'
     assert not Path(fn_args.serving_model_dir).exists()
 
-    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file,
+    config = HOUSING.trainer_config(mode=KERAS_FILE_MODE, keras_model_path=keras_file,
                            allow_unsafe_keras_file=True)
-    fn_args = housing_fn_args(housing_run.run_dir, tmp_path / 'allowed', 10, config)
+    fn_args = trainer_fn_args(housing_trainer_inputs, tmp_path / 'allowed', 10, config)
     run_fn(fn_args)
     assert marker.exists(), 'opted in: the Lambda layer was loaded and run'
     assert _served(fn_args.serving_model_dir, housing_csv).shape == (N_ROWS, 1)
 
 
-def test_keras_file_must_match_the_transformed_features(housing_run, tmp_path):
+def test_keras_file_must_match_the_transformed_features(housing_trainer_inputs, tmp_path):
     inputs = {'rooms': tf.keras.Input(shape=(1,), name='rooms')}
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(1, name='prediction')(inputs['rooms']))
     model.compile(optimizer=tf.keras.optimizers.legacy.SGD(), loss='mse')
     keras_file = str(tmp_path / 'other.h5')
     model.save(keras_file)
-    config = TrainerConfig(recipe='housing', mode=KERAS_FILE_MODE, keras_model_path=keras_file)
+    config = HOUSING.trainer_config(mode=KERAS_FILE_MODE, keras_model_path=keras_file)
     with pytest.raises(ValueError, match=r"model inputs \['rooms'\] are not transformed features"):
-        run_fn(housing_fn_args(housing_run.run_dir, tmp_path / 'run', 10, config))
+        run_fn(trainer_fn_args(housing_trainer_inputs, tmp_path / 'run', 10, config))

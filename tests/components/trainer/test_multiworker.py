@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,8 +25,6 @@ from typing import Any, Dict, List
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
-from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
 from components.recipes import get_recipe
 from components.trainer import cluster, run_fn
@@ -41,49 +38,8 @@ TRAIN_STEPS = 600
 FIRST_STEP = r'task \w+/0: first training step'
 TASKS = ('ps', 'chief', 'worker')
 CLUSTER_TIMEOUT_SECS = 300  # a safety net only: the cluster takes 60-80 s on 2 shared cores
-
-
-def _write_examples(path: Path, serialized: List[bytes]) -> None:
-    path.mkdir(parents=True)
-    with tf.io.TFRecordWriter(str(path / 'data.tfrecord.gz'), options='GZIP') as writer:
-        for record in serialized:
-            writer.write(record)
-
-
-def _transformed_examples(tft_output, raw: List[bytes]) -> List[bytes]:
-    """Transform's materialized output for ``raw``: what the Trainer reads."""
-    features = tf.io.parse_example(tf.constant(raw), tft_output.raw_feature_spec())
-    transformed = tft_output.transform_features_layer()(features)
-    out = []
-    for i in range(len(raw)):
-        example = tf.train.Example()
-        for key, tensor in transformed.items():
-            value = tensor[i].numpy().reshape(-1)
-            feature = example.features.feature[key]
-            if value.dtype.kind == 'f':
-                feature.float_list.value.extend(value.tolist())
-            else:
-                feature.int64_list.value.extend(value.tolist())
-        out.append(example.SerializeToString())
-    return out
-
-
-@pytest.fixture(scope='module')
-def transform_output(housing_tft, housing_csv, tmp_path_factory) -> Dict[str, str]:
-    """A Transform output as the Trainer sees it: transform graph plus transformed examples."""
-    root = tmp_path_factory.mktemp('multiworker-transform')
-    recipe = get_recipe('housing')
-    graph_dir = root / 'transform_graph'
-    shutil.copytree(os.path.dirname(housing_tft.transform_savedmodel_dir), graph_dir)
-    # Transform also writes the raw schema, which the serving export parses requests with.
-    metadata_io.write_metadata(dataset_metadata.DatasetMetadata(load_schema(recipe.schema_path)),
-                               str(graph_dir / tft.TFTransformOutput.RAW_METADATA_DIR))
-    tft_output = tft.TFTransformOutput(str(graph_dir))
-    raw = examples_from_rows(csv_rows(housing_csv, 200), load_schema(recipe.schema_path))
-    transformed = _transformed_examples(tft_output, raw)
-    _write_examples(root / 'examples' / 'Split-train', transformed[:160])
-    _write_examples(root / 'examples' / 'Split-eval', transformed[160:])
-    return {'examples_uri': str(root / 'examples'), 'transform_graph_uri': str(graph_dir)}
+# The cluster run takes 60-80 s: e2e, like the pipeline runs (`make test` runs it).
+CLUSTER = pytest.mark.e2e
 
 
 def _free_ports(count: int) -> List[int]:
@@ -136,17 +92,17 @@ class ClusterRun:
 
 
 @pytest.fixture(scope='module')
-def finished_cluster(transform_output, tmp_path_factory) -> ClusterRun:
+def finished_cluster(housing_trainer_inputs, tmp_path_factory) -> ClusterRun:
     work = tmp_path_factory.mktemp('multiworker')
     ports = dict(zip(TASKS, _free_ports(len(TASKS)), strict=True))
     cluster_spec = {name: [f'127.0.0.1:{ports[name]}'] for name in TASKS}
     spec = {
-        **transform_output,
+        **housing_trainer_inputs,
         'train_steps': TRAIN_STEPS,
         'model_run_dir': str(work / 'model_run'),  # one ModelRun URI for every replica, as on Vertex AI
         'executor_model_dir': str(work / 'chief' / 'model'),
-        'trainer_config': {'recipe': 'housing', 'checkpoint_root': str(work / 'checkpoints'),
-                           'eval_throttle_secs': 0},
+        'recipe': 'housing',
+        'trainer_settings': {'checkpoint_root': str(work / 'checkpoints'), 'eval_throttle_secs': 0},
     }
     tasks: Dict[str, Task] = {}
     try:
@@ -194,12 +150,14 @@ def _steps_ran(task: Task) -> int:
     return int(match.group(1))
 
 
+@CLUSTER
 def test_every_task_succeeds(finished_cluster):
     for task in finished_cluster.tasks.values():
         assert task.process.returncode == 0, f'{task.name} exited {task.process.returncode}:\n{task.text()[-5000:]}'
         assert 'the executor would succeed' in task.text()
 
 
+@CLUSTER
 def test_chief_and_worker_both_train_to_the_target(finished_cluster):
     chief, worker = _steps_ran(finished_cluster['chief']), _steps_ran(finished_cluster['worker'])
     assert chief > 0 and worker > 0, f'chief ran {chief} steps, worker {worker}'
@@ -214,6 +172,7 @@ def test_chief_and_worker_both_train_to_the_target(finished_cluster):
     assert cluster.read_marker(str(model_run_dir)) == {'status': cluster.DONE, 'error': ''}
 
 
+@CLUSTER
 def test_only_the_chief_exports(finished_cluster):
     chief = finished_cluster['chief'].model_dir
     assert (chief / 'Format-Serving' / 'saved_model.pb').exists()
@@ -223,6 +182,7 @@ def test_only_the_chief_exports(finished_cluster):
         assert not model_dir.exists(), f'{name} wrote {list(model_dir.rglob("*"))}'
 
 
+@CLUSTER
 def test_chief_model_serves_raw_examples(finished_cluster, housing_csv):
     recipe = get_recipe('housing')
     model = tf.saved_model.load(str(finished_cluster['chief'].model_dir / 'Format-Serving'))
@@ -231,6 +191,7 @@ def test_chief_model_serves_raw_examples(finished_cluster, housing_csv):
     assert out.shape == (3, 1) and np.all(np.isfinite(out))
 
 
+@CLUSTER
 def test_a_late_evaluator_ends_with_the_chief(finished_cluster, monkeypatch, tmp_path, caplog):
     """The chief has moved the checkpoints away: Estimator's own evaluator loop would wait forever."""
     monkeypatch.setenv('TF_CONFIG', json.dumps(

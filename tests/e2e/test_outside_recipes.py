@@ -1,0 +1,53 @@
+"""``tke run --recipe DIR`` on a recipe folder outside the package, run from a folder of the user's.
+
+(A recipe by dotted path, and the installed wheel, are in tests/test_packaging.py.)
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import REPO_ROOT, run_tke
+
+pytestmark = pytest.mark.e2e
+
+
+def _recipe_folder(tmp_path, name: str):
+    folder = tmp_path / name
+    shutil.copytree(REPO_ROOT / 'examples' / 'wine_recipe', folder)
+    shutil.copytree(REPO_ROOT / 'examples' / 'data', tmp_path / 'data')
+    return folder
+
+
+def test_a_recipe_folder_trains_blesses_pushes_and_serves(tmp_path):
+    _recipe_folder(tmp_path, 'wine_recipe')
+    result = run_tke('run', '--recipe', './wine_recipe', '--train-steps', '150', cwd=tmp_path)
+    run_dir = tmp_path / 'runs' / 'wine'
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert 'Recipe wine: UCI wine' in result.stdout
+    assert f'data: {tmp_path}/data/wine (1 file(s), 178 rows)' in result.stdout
+    assert 'BLESSED' in result.stdout
+    (pushed,) = list((run_dir / 'serving').iterdir())
+    model = tf.saved_model.load(str(pushed))
+    example = tf.train.Example()
+    for key, value in {'alcohol': 13.2, 'malic_acid': 1.78, 'ash': 2.14, 'alcalinity_of_ash': 11.2,
+                       'total_phenols': 2.65, 'flavanoids': 2.76, 'nonflavanoid_phenols': 0.26,
+                       'proanthocyanins': 1.28, 'color_intensity': 4.38, 'hue': 1.05, 'od280_od315': 3.4}.items():
+        example.features.feature[key].float_list.value.append(value)
+    example.features.feature['magnesium'].int64_list.value.append(100)
+    example.features.feature['proline'].int64_list.value.append(1050)
+    out = model.signatures['classification'](inputs=tf.constant([example.SerializeToString()]))
+    classes = out['classes'].numpy().astype(str)[0]
+    assert classes[np.argmax(out['scores'].numpy()[0])] == 'barolo'  # row 2 of the table: a Barolo
+
+
+def test_a_builder_that_returns_no_keras_model_names_the_recipe_and_the_builder(tmp_path):
+    folder = _recipe_folder(tmp_path, 'wine_broken')
+    (folder / 'model.py').write_text('def build(tf_transform_output, hparams):\n    return "a model"\n')
+    result = run_tke('run', '--recipe', str(folder), '--train-steps', '5', cwd=tmp_path)
+    assert result.returncode == 1
+    assert "model builder 'wine_broken.model.build' of 'wine' returned str, not a tf.keras.Model" in result.stderr

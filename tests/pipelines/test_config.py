@@ -1,0 +1,40 @@
+"""PipelineConfig: the recipe it names, derived defaults, and a Trainer that must fit the recipe."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from components.recipes import get_recipe
+from pipelines.config import PipelineConfig
+
+
+def test_a_recipe_by_name_or_object_and_paths_from_the_recipe():
+    by_name = PipelineConfig(recipe='taxi', pipeline_root='/tmp/root/')
+    by_object = PipelineConfig(recipe=get_recipe('taxi'), pipeline_root='/tmp/root/')
+    assert by_name.recipe == by_object.recipe == get_recipe('taxi')
+    assert by_name.name == 'tke-taxi'
+    assert by_name.resolved_data_root == str(get_recipe('taxi').data_dir)
+    assert by_name.resolved_schema_path == str(get_recipe('taxi').schema_path)
+    assert by_name.resolved_serving_dir == '/tmp/root/serving'
+    assert by_name.trainer_config == get_recipe('taxi').trainer_config()
+
+
+def test_a_trainer_of_another_recipe_is_refused_at_build_time():
+    housing = get_recipe('housing')
+    with pytest.raises(ValueError, match=r"task spec differs from recipe 'taxi'.*'label_key': \('medv', 'tips'\)"):
+        PipelineConfig(recipe='taxi', pipeline_root='/tmp/r', trainer=housing.trainer_config())
+    # The recipe's own spec with another builder (and so without its weight labels) is fine.
+    own = get_recipe('taxi').trainer_config(model_builder='my.models.build')
+    assert PipelineConfig(recipe='taxi', pipeline_root='/tmp/r', trainer=own).trainer_config is own
+
+
+def test_steps_must_be_positive():
+    with pytest.raises(ValueError, match='eval_steps must be at least 1, got 0'):
+        PipelineConfig(recipe='housing', pipeline_root='/tmp/r', eval_steps=0)
+
+
+def test_the_split_follows_the_recipe():
+    text = dataclasses.replace(get_recipe('text'))
+    assert PipelineConfig(recipe=text, pipeline_root='/tmp/r').resolved_split().train_buckets == 4
