@@ -10,7 +10,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-fast lint bench bench-quality lock clean venv kfp-venv lock-kfp image
+.PHONY: run test test-fast lint bench bench-quality bench-init lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -40,6 +40,11 @@ bench: venv
 # Every recipe at its real steps, beside its canned Estimator baseline.
 bench-quality: venv
 	$(PY) bench/quality.py --json bench/quality.json
+
+# tke init + tke run on public tables beside scikit-learn (a bench-only dependency, installed here).
+bench-init: venv
+	$(PY) -m pip install -q scikit-learn==1.5.2
+	$(PY) bench/init_quality.py --json bench/init_quality.json
 
 # Re-resolve the pinned stack (needs uv; bootstrap puts one in .tools/uv).
 lock:

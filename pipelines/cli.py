@@ -25,6 +25,8 @@ from pipelines.local_runner import (
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
+INIT_TASKS = {'regression': 'regression', 'binary': 'binary_classification',
+              'multiclass': 'multiclass_classification'}
 RECIPE_HELP = (f'a built-in recipe (default: {DEFAULT_RECIPE}; `tke recipes` lists them), a dotted path to a Recipe '
                'object (my_pkg.recipes:CHURN), or a recipe folder (./my_recipe with recipe.toml and schema.pbtxt)')
 
@@ -91,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--no-cache', action='store_true', help='run every component even if nothing changed')
     run.add_argument('--verbose', action='store_true',
                      help='show TensorFlow/absl/Beam logs on the terminal instead of only in tke.log')
+    init = sub.add_parser(
+        'init', help='write a recipe folder for a CSV of your own (schema, roles, task, gate)',
+        description='Infer a recipe from a CSV file (or a folder of CSV files with one header) and a label column: '
+                    'the schema (TFDV, curated), each column\'s role, the task and classes, a gate and step counts. '
+                    'Writes DIR/recipe.toml, DIR/schema.pbtxt and DIR/data/ (a copy of the data).')
+    init.add_argument('--data', required=True, metavar='CSV_FILE_OR_DIR')
+    init.add_argument('--label', required=True, metavar='COLUMN', help='the column to predict')
+    init.add_argument('--task', choices=sorted(INIT_TASKS), help='default: from the label (strings or few integers: '
+                      'classification; other numbers: regression)')
+    init.add_argument('--output', metavar='DIR', help='the recipe folder to write (default: ./<name>)')
+    init.add_argument('--name', help='the recipe\'s name (default: from the CSV file or folder name)')
+    init.add_argument('--force', action='store_true', help='replace --output if it exists')
     kubeflow_cli.add_subcommands(sub)  # compile, submit
     return parser
 
@@ -150,6 +164,42 @@ def _redirect_logs(log_path: Path, verbose: bool) -> Optional[TextIO]:
     os.dup2(log_file.fileno(), 2)
     sys.stderr = log_file
     return terminal
+
+
+def _identifier(text: str) -> str:
+    name = ''.join(c if c.isalnum() else '_' for c in text.lower()).strip('_') or 'my_recipe'
+    return name if name[0].isalpha() else f'r_{name}'
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from pipelines import init as initializing
+
+    data = Path(args.data)
+    name = args.name or _identifier(data.stem if data.is_file() else data.resolve().name)
+    output = Path(args.output or _identifier(name))
+    try:
+        inference = initializing.infer(data, args.label, INIT_TASKS.get(args.task))
+        print(f'{len(inference.files)} file(s), {inference.rows} rows, {len(inference.header)} columns '
+              f'({", ".join(str(f) for f in inference.files)})')
+        for line in initializing.report_lines(inference):
+            print(line)
+        classes = ''
+        if inference.classes:
+            classes = f'; classes {list(inference.classes)}'
+            if inference.task == 'binary_classification':
+                classes += f' (positive class {inference.classes[1]!r})'
+        print(f'task: {inference.task} on {inference.label!r}{classes}')
+        gate = inference.gate
+        print(f'gate: {gate.metric} {">=" if gate.higher_is_better else "<="} {gate.bound} (a constant prediction), '
+              f'within {gate.change_tolerance} of the last blessed model; {inference.train_steps} train steps of '
+              f'{inference.batch_size}, {inference.eval_steps} eval steps')
+        written = initializing.write_recipe(inference, output, name, force=args.force)
+    except ValueError as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f'wrote {written}/recipe.toml, schema.pbtxt, data/')
+    print(f'next: tke run --recipe {output}')
+    return 0
 
 
 def _cmd_recipes() -> int:
@@ -257,6 +307,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == 'recipes':
         return _cmd_recipes()
+    if args.command == 'init':
+        return _cmd_init(args)
     if args.command in kubeflow_cli.COMMANDS:
         return kubeflow_cli.run(args)
     return _cmd_run(args)

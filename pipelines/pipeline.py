@@ -127,8 +127,10 @@ def create_pipeline(config: PipelineConfig,
         schema=schema_gen.outputs['schema'],
         preprocessing_fn=recipe.preprocessing_fn,
         force_tf_compat_v1=config.transform_tf_compat_v1,
-        # Not read by the preprocessing_fn: it puts the code's hash in the cache key.
-        custom_config={'code_fingerprint': transform_fingerprint(recipe.preprocessing_fn)},
+        # The recipe's settings for a preprocessing_fn(inputs, custom_config); the code's hash
+        # (read by no preprocessing_fn) puts the code in the cache key.
+        custom_config={**recipe.transform_custom_config(),
+                       'code_fingerprint': transform_fingerprint(recipe.preprocessing_fn)},
         disable_statistics=not config.transform_statistics)
 
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]

@@ -28,6 +28,7 @@ The format ``tke init`` writes and a user can write by hand::
     change_tolerance = 0.01
     [hparams]
     learning_rate = 0.003
+    [transform]                          # optional: custom_config of preprocessing_fn(inputs, custom_config)
 
 Dotted paths whose first part is a ``.py`` file (or package) of the folder name that code;
 they become ``<folder name>.<module>...`` with the folder's parent importable, as ``python -m``
@@ -49,7 +50,7 @@ _PATH_KEYS = ('preprocessing_fn', 'model_builder', 'weight_labels')
 _GATE_KEYS = ('metric', 'higher_is_better', 'bound', 'change_tolerance')
 _KEYS = {'name', 'description', 'task', 'label_key', 'transformed_label_key', 'preprocessing_fn', 'model_builder',
          'gate', 'prediction_key', 'class_labels', 'train_steps', 'eval_steps', 'hparams', 'slice_features',
-         'weight_labels', 'data_format', 'canned_estimator', 'split_buckets', 'schema', 'data'}
+         'weight_labels', 'data_format', 'canned_estimator', 'split_buckets', 'schema', 'data', 'transform'}
 
 
 def _read_toml(path: Path) -> Dict[str, Any]:
@@ -120,7 +121,7 @@ def load_recipe_folder(folder: Path) -> Recipe:
             paths[key] = _dotted(str(spec[key]), folder, package)
             if paths[key] != spec[key]:
                 package = paths[key].split('.')[0]
-    fields = {k: v for k, v in spec.items() if k not in ('gate', 'schema', 'data', *_PATH_KEYS)}
+    fields = {k: v for k, v in spec.items() if k not in ('gate', 'schema', 'data', 'transform', *_PATH_KEYS)}
     for key in ('class_labels', 'slice_features', 'split_buckets'):
         if key in fields:
             fields[key] = tuple(fields[key])
@@ -133,6 +134,7 @@ def load_recipe_folder(folder: Path) -> Recipe:
             root=folder,
             schema_file=spec.get('schema', 'schema.pbtxt'),
             data_subdir=spec.get('data', 'data'),
+            transform_config=dict(spec.get('transform', {})),
             **{k: v for k, v in fields.items() if k not in ('name', 'description', 'transformed_label_key')},
             **paths,
         )

@@ -36,6 +36,9 @@ from components.trainer.task import (  # noqa: F401 - the recipes' names for the
 DATA_FORMATS = ('csv', 'tfrecord')
 BUILT_IN = ('housing', 'taxi', 'digits', 'mobilenet', 'text')
 DEFAULT_RECIPE = 'housing'
+# Transform's custom_config carries the recipe's task spec under this key (besides its
+# transform_config), for a preprocessing_fn(inputs, custom_config) that needs the label.
+TRANSFORM_TASK_KEY = 'tke_task'
 
 
 class RecipeNotFound(ValueError):
@@ -89,6 +92,9 @@ class Recipe:
     # ExampleGen's hash split, train:eval buckets (TFX's default 2:1). A pipeline's
     # EvalSplitConfig, when given, overrides it.
     split_buckets: Tuple[int, int] = (2, 1)
+    # Settings for the preprocessing_fn: Transform passes them as its ``custom_config``
+    # argument, to a preprocessing_fn(inputs, custom_config) (the generic recipe's roles).
+    transform_config: Dict[str, Any] = field(default_factory=dict)
     # The recipe's own folder: schema_file and data_subdir resolve against it. None: the
     # folder of the module that defines the recipe (set by load_recipe).
     root: Optional[Path] = None
@@ -143,6 +149,10 @@ class Recipe:
         builder = None if mode in (KERAS_FILE_MODE, CANNED_MODE) else (model_builder or self.model_builder)
         return TrainerConfig(task=task, model_builder=builder, name=self.name,
                              hparams={**self.hparams, **(hparams or {})}, **settings)
+
+    def transform_custom_config(self) -> Dict[str, Any]:
+        """What Transform passes to a preprocessing_fn(inputs, custom_config)."""
+        return {**self.transform_config, TRANSFORM_TASK_KEY: dataclasses.asdict(self.task_spec)}
 
     def dotted_paths(self) -> Dict[str, str]:
         """Every dotted path TFX or run_fn imports for this recipe, by role."""

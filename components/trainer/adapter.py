@@ -120,7 +120,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             return canned.make_estimator(task, columns, run_config, hparams)
     else:
         builder = import_by_path(config.model_builder)
-        model = build_model(builder, tf_transform_output, hparams, where=f'{config.model_builder!r} of {config.name!r}')
+        model = build_model(builder, tf_transform_output, hparams, where=f'{config.model_builder!r} of {config.name!r}',
+                            task=task)
         input_names = check_model_inputs(model, transformed_keys, task.transformed_label_key)
         compile_model(model, task.task, hparams)
         if config.mode == KERAS_FIT_MODE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional
@@ -11,7 +12,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.trainer.config import OPTIMIZERS
-from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION
+from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION, TaskSpec
 
 ModelBuilder = Callable[[tft.TFTransformOutput, Dict[str, Any]], tf.keras.Model]
 
@@ -50,8 +51,18 @@ def _site_dirs() -> str:
 
 
 def build_model(builder: ModelBuilder, tf_transform_output: tft.TFTransformOutput,
-                hparams: Dict[str, Any], where: Optional[str] = None) -> tf.keras.Model:
-    model = builder(tf_transform_output, hparams)
+                hparams: Dict[str, Any], where: Optional[str] = None,
+                task: Optional[TaskSpec] = None) -> tf.keras.Model:
+    """Calls ``builder(tf_transform_output, hparams)``, plus ``task=`` (the TaskSpec) if it takes one.
+
+    A builder that knows the task (a generic one) sizes its output from it instead of
+    repeating the task in its hyperparameters.
+    """
+    try:
+        takes_task = 'task' in inspect.signature(builder).parameters
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        takes_task = False
+    model = builder(tf_transform_output, hparams, task=task) if takes_task else builder(tf_transform_output, hparams)
     if not isinstance(model, tf.keras.Model):
         raise ValueError(f'model builder {where or repr(getattr(builder, "__qualname__", builder))} returned '
                          f'{type(model).__name__}, not a tf.keras.Model')

@@ -1,0 +1,89 @@
+"""The generic preprocessing_fn: what a column becomes follows its role (roles.Roles).
+
+Numbers: missing cells (absent, or a missing token in a numbers-as-text column) are filled
+with the training mean and flagged by a 0/1 ``<name>_missing_xf`` input; skewed positive
+columns go through log1p; then z-scored; optionally also quantile buckets for the wide
+part. Categoricals: a vocabulary of the training values with OOV buckets (missing is a
+value of its own). The label follows the task spec: a float for regression, the class's
+index in ``class_labels`` for classification. Everything is in the transform graph, so
+the served model takes the raw row as the CSV has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.recipes.generic.roles import BUCKET_SUFFIX, MISSING_SUFFIX, TASK_KEY, Roles, transformed
+from components.trainer.task import REGRESSION, TaskSpec
+
+MISSING_CATEGORY = '__missing__'
+
+
+def _present_values(x) -> Tuple[tf.Tensor, tf.Tensor]:
+    """A raw column (dense [batch, 1] or sparse [batch, <=1]) as [batch] values and a [batch] present mask."""
+    if isinstance(x, tf.SparseTensor):
+        shape = [x.dense_shape[0], 1]
+        present = tf.sparse.to_dense(tf.SparseTensor(x.indices, tf.ones_like(x.values, tf.bool), shape), False)
+        default = '' if x.dtype == tf.string else tf.zeros([], x.dtype)
+        values = tf.sparse.to_dense(tf.SparseTensor(x.indices, x.values, shape), default_value=default)
+        return tf.squeeze(values, axis=1), tf.squeeze(present, axis=1)
+    values = tf.reshape(x, [-1])
+    return values, tf.ones_like(values, tf.bool)
+
+
+def _number(x, as_text: bool, tokens: Tuple[str, ...]) -> Tuple[tf.Tensor, tf.Tensor]:
+    values, present = _present_values(x)
+    if as_text:
+        text = tf.strings.strip(values)
+        missing = tf.reduce_any(tf.equal(text[:, None], tf.constant(('',) + tuple(tokens))[None, :]), axis=1)
+        present = present & ~missing
+        # Safe to parse once the missing tokens are out; anything else fails loudly in Transform.
+        values = tf.strings.to_number(tf.where(present, text, '0'), out_type=tf.float32)
+    return tf.cast(values, tf.float32), present
+
+
+def _category(x) -> tf.Tensor:
+    values, present = _present_values(x)
+    text = values if values.dtype == tf.string else tf.strings.as_string(values)
+    return tf.where(present, text, MISSING_CATEGORY)
+
+
+def label_output(x, task: TaskSpec) -> tf.Tensor:
+    """The transformed label: a float, or the index of the class in task.class_labels."""
+    if task.task == REGRESSION:
+        values, _ = _present_values(x)
+        return tf.cast(values, tf.float32)
+    if not task.class_labels:
+        raise ValueError('the generic preprocessing_fn needs the class_labels of a classification task')
+    text = _category(x)
+    matches = tf.equal(text[:, None], tf.constant(task.class_labels)[None, :])
+    # A class outside class_labels becomes class 0; the schema's label domain flags it first.
+    return tf.argmax(tf.cast(matches, tf.int64), axis=1)
+
+
+def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
+    roles = Roles.from_config(custom_config)
+    if TASK_KEY not in (custom_config or {}):
+        raise ValueError(f'the generic preprocessing_fn needs the task spec in custom_config[{TASK_KEY!r}] '
+                         '(create_pipeline puts it there)')
+    task = TaskSpec(**custom_config[TASK_KEY])
+    outputs = {}
+    for key in roles.numeric:
+        value, present = _number(inputs[key], key in roles.numbers_as_text, roles.missing_tokens)
+        if key in roles.log:
+            value = tf.math.log1p(tf.maximum(value, 0.0))
+        mean = tft.mean(tf.boolean_mask(value, present))
+        filled = tf.where(present, value, mean)
+        outputs[transformed(key)] = tft.scale_to_z_score(filled)
+        if key in roles.optional:
+            outputs[transformed(key + MISSING_SUFFIX)] = 1.0 - tf.cast(present, tf.float32)
+        if roles.buckets:
+            outputs[transformed(key + BUCKET_SUFFIX)] = tft.bucketize(filled, roles.buckets)
+    for key in roles.categorical:
+        outputs[transformed(key)] = tft.compute_and_apply_vocabulary(
+            _category(inputs[key]), top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=key)
+    outputs[task.transformed_label_key] = label_output(inputs[task.label_key], task)
+    return outputs

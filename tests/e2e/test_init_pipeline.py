@@ -1,0 +1,66 @@
+"""Any CSV to a served model in two commands: ``tke init`` then ``tke run --recipe DIR``, as a user runs them.
+
+The table mixes ints, floats, strings, empty cells and missing tokens ('NA', 'N/A') in
+numeric columns; the label is a string with five classes. Run with the canned baseline
+beside it; the pushed model answers raw CSV rows, missing cells and tokens included.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines.data import load_schema
+from tests.conftest import run_tke
+from tests.init_tables import mixed_taxi_csv
+from tests.serving import examples_from_rows
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope='module')
+def init_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp('init-e2e')
+    mixed_taxi_csv(work / 'trips.csv', rows=1500)
+    init = run_tke('init', '--data', 'trips.csv', '--label', 'payment_type', '--output', 'trips_recipe', cwd=work)
+    assert init.returncode == 0, init.stdout + init.stderr[-3000:]
+    run = run_tke('run', '--recipe', 'trips_recipe', '--train-steps', '150', '--canned-baseline', cwd=work)
+    log = (work / 'runs' / 'trips' / 'tke.log')
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:] + (log.read_text()[-4000:] if log.exists() else '')
+    return work, init, run
+
+
+def test_init_prints_its_decisions_and_the_next_command(init_run):
+    _, init, _ = init_run
+    out = init.stdout
+    assert 'trip_miles               float   numeric' in out and "missing tokens: 89 'NA'" in out
+    assert 'pickup_census_tract      string  left out       100.0%' in out
+    assert "task: multiclass_classification on 'payment_type'; classes ['Cash', 'Credit Card'" in out
+    assert out.rstrip().endswith('next: tke run --recipe trips_recipe')
+
+
+def test_the_generated_recipe_trains_beside_the_canned_baseline_is_blessed_and_pushed(init_run):
+    _, _, run = init_run
+    assert 'Recipe trips: trips: predict payment_type' in run.stdout
+    assert 'vs the pre-made linear Estimator' in run.stdout
+    assert 'BLESSED' in run.stdout and 'pushed model: ' in run.stdout
+
+
+def test_the_pushed_model_answers_raw_csv_rows(init_run):
+    work, _, _ = init_run
+    (pushed,) = list((work / 'runs' / 'trips' / 'serving').iterdir())
+    schema = load_schema(work / 'trips_recipe' / 'schema.pbtxt')
+    with (work / 'trips.csv').open(newline='') as f:
+        rows = list(csv.DictReader(f))[:300]
+    assert any(r['trip_miles'] == 'NA' for r in rows) and any(r['company'] == '' for r in rows)
+    model = tf.saved_model.load(str(pushed))
+    out = model.signatures['classification'](
+        inputs=tf.constant(examples_from_rows(rows, schema, drop=['payment_type'])))
+    classes = out['classes'].numpy().astype(str)
+    predicted = classes[np.arange(len(rows)), np.argmax(out['scores'].numpy(), axis=1)]
+    accuracy = float(np.mean(predicted == np.array([r['payment_type'] for r in rows])))
+    majority = max(np.mean(np.array([r['payment_type'] for r in rows]) == c) for c in set(classes[0]))
+    assert accuracy > majority, (accuracy, majority)
