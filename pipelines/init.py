@@ -412,8 +412,12 @@ def curate(schema, inference: Inference):
                 feature.int_domain.is_categorical = True
             continue
         if column.role in (NUMERIC, LABEL) and feature.type in (schema_pb2.INT, schema_pb2.FLOAT):
+            # Loose: only a change of scale or units (or garbage) falls outside. Skewed columns
+            # (log1p) have long tails: a new batch's maximum can be several times this one's.
             span = (column.maximum - column.minimum) or abs(column.maximum) or 1.0
-            low, high = column.minimum - span, column.maximum + span
+            low, high = column.minimum - 2 * span, column.maximum + 2 * span
+            if column.log:
+                high = max(high, 10 * column.maximum)
             if column.minimum >= 0:
                 low = max(0.0, low)
             if feature.type == schema_pb2.INT:

@@ -23,7 +23,7 @@ from tfx import v1 as tfx
 from components.trainer import canned, cluster, export
 from components.trainer import estimator as est
 from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
-from components.trainer.convert import BEST_MODEL_FILE, convert_keras_file, fit_keras
+from components.trainer.convert import BEST_MODEL_FILE, TrainingDivergedError, convert_keras_file, fit_keras
 from components.trainer.input_fn import make_input_fn
 from components.trainer.keras_file import check_keras_file
 from components.trainer.model import (
@@ -39,10 +39,6 @@ ESTIMATOR_SUBDIR = 'estimator'
 # Mode keras_fit keeps the best Keras model and the fit's numbers here, in the ModelRun.
 KERAS_SUBDIR = 'keras'
 FIT_SUMMARY_FILE = 'fit_summary.json'
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN; nothing was exported, so nothing can be pushed."""
 
 
 class _StepRecorder(tf.compat.v1.train.SessionRunHook):

@@ -19,6 +19,33 @@ from components.trainer import estimator as est
 BEST_MODEL_FILE = 'best_model.h5'
 
 
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN; nothing was exported, so nothing can be pushed."""
+
+
+class _StopOnNaN(tf.keras.callbacks.Callback):
+    """Keras' TerminateOnNaN, remembering where: the epoch and the step the loss became NaN or infinite.
+
+    Without it, ModelCheckpoint(save_best_only=True) never saves (NaN is never "better") and
+    the run would fail later, copying a best model that does not exist.
+    """
+
+    def __init__(self, steps_per_epoch: int) -> None:
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = 0
+        self.where: tuple | None = None
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        loss = (logs or {}).get('loss')
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self.epoch + 1, self.epoch * self.steps_per_epoch + batch + 1)
+            self.model.stop_training = True
+
+
 def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_dataset: tf.data.Dataset,
               train_steps: int, eval_steps: int, hparams: Dict[str, Any], best_model_path: str) -> Dict[str, Any]:
     """``model.fit`` for up to ``train_steps`` steps, stopping early; the best model is saved.
@@ -33,11 +60,18 @@ def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_datase
     patience = int(hparams.get('early_stopping_patience', 3))
     early_stopping = tf.keras.callbacks.EarlyStopping(
         monitor='val_loss', patience=patience, restore_best_weights=True)
+    diverged = _StopOnNaN(steps_per_epoch)
     history = model.fit(
         train_dataset, validation_data=eval_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
         validation_steps=eval_steps, verbose=2,
-        callbacks=[early_stopping,
+        callbacks=[diverged, early_stopping,
                    tf.keras.callbacks.ModelCheckpoint(best_model_path, monitor='val_loss', save_best_only=True)])
+    if diverged.where:
+        epoch, step = diverged.where
+        raise TrainingDivergedError(
+            f'the training loss became NaN in epoch {epoch} of {epochs}, at step {step} of {train_steps} '
+            f'(Keras fit, hyperparameters {hparams}); nothing was exported. Lower the learning rate or check '
+            'the data for extreme values.')
     losses = history.history['val_loss']
     best = min(range(len(losses)), key=losses.__getitem__)
     summary = {'epochs_run': len(losses), 'epochs_max': epochs, 'steps_per_epoch': steps_per_epoch,

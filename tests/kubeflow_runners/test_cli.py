@@ -103,3 +103,21 @@ def test_compile_an_outside_recipe_folder_names_its_code_and_files_in_the_image(
     assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == f'{IMAGE_SITE}/wine_recipe/schema.pbtxt'
     custom = json.loads(v2_constant(tasks['Trainer'], 'custom_config'))['tke_trainer']
     assert custom['model_builder'] == 'wine_recipe.model.build' and custom['task']['label_key'] == 'cultivar'
+
+
+def test_compile_a_recipe_written_by_tke_init(tmp_path):
+    from tests.kubeflow_runners.conftest import run_kfp_tke
+    from tests.kubeflow_runners.test_compile import v2_constant, v2_tasks
+
+    written = run_tke('init', '--data', str(REPO_ROOT / 'examples' / 'data' / 'wine' / 'wine.csv'), '--label',
+                      'cultivar', '--output', str(tmp_path / 'wine_init'))
+    assert written.returncode == 0, written.stderr[-3000:]
+    result = run_kfp_tke('compile', '--engine', 'vertex', '--recipe', str(tmp_path / 'wine_init'), '--pipeline-root',
+                         PIPELINE_ROOT, '--image', IMAGE, '--output', str(tmp_path / 'wine.json'), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    tasks = v2_tasks((tmp_path / 'wine.json').read_text())
+    assert v2_constant(tasks['Transform'], 'preprocessing_fn') == \
+        'components.recipes.generic.preprocessing.preprocessing_fn'
+    assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == f'{IMAGE_SITE}/wine_init/schema.pbtxt'
+    transform_config = json.loads(v2_constant(tasks['Transform'], 'custom_config'))
+    assert 'alcohol' in transform_config['numeric'] and transform_config['tke_task']['label_key'] == 'cultivar'

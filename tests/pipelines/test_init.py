@@ -190,3 +190,25 @@ def test_an_existing_output_is_refused_unless_forced(mixed, tmp_path):
 def test_a_name_column_whose_values_mostly_occur_once_is_left_out():
     names = [f'car model {i}' for i in range(150)] + ['ford pinto'] * 20 + ['vw golf'] * 30
     assert _column('name', names).reason.startswith('nearly an identifier (152 distinct values in 200 rows')
+
+
+def test_a_new_batch_of_the_same_data_passes_the_curated_schema(mixed, tmp_path):
+    """What ExampleValidator checks: TFDV's anomalies of the next 1,500 trips against the schema of the first 600."""
+    import tensorflow_data_validation as tfdv
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    later = tmp_path / 'later.csv'
+    rows = csv_rows_between(mixed_taxi_csv(tmp_path / 'all.csv', rows=2100), 600, 2100)
+    # A label class the model never saw ('Prcard', 1 trip) is an anomaly, rightly: not the same data.
+    rows = [r for r in rows if r['payment_type'] in mixed['inference'].classes]
+    assert len(rows) > 1400
+    _write(later, list(rows[0]), [list(r.values()) for r in rows])
+    stats = tfdv.generate_statistics_from_csv(str(later), pipeline_options=PipelineOptions(
+        ['--direct_running_mode=in_memory', '--direct_num_workers=1']))
+    anomalies = tfdv.validate_statistics(stats, load_schema(mixed['folder'] / 'schema.pbtxt'))
+    assert not anomalies.anomaly_info, {k: v.description for k, v in anomalies.anomaly_info.items()}
+
+
+def csv_rows_between(path: Path, start: int, stop: int) -> List[Dict[str, str]]:
+    with path.open(newline='') as f:
+        return [row for i, row in enumerate(csv.DictReader(f)) if start <= i < stop]

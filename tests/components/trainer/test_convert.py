@@ -6,6 +6,7 @@ Runs on the session's small housing Transform output (conftest.py).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,18 @@ def test_keras_file_must_match_the_transformed_features(housing_trainer_inputs, 
     config = HOUSING.trainer_config(mode=KERAS_FILE_MODE, keras_model_path=keras_file)
     with pytest.raises(ValueError, match=r"model inputs \['rooms'\] are not transformed features"):
         run_fn(trainer_fn_args(housing_trainer_inputs, tmp_path / 'run', 10, config))
+
+
+def test_keras_fit_divergence_names_the_epoch_and_step_and_exports_nothing(housing_trainer_inputs, tmp_path):
+    from components.trainer.adapter import TrainingDivergedError
+
+    config = HOUSING.trainer_config(mode=KERAS_FIT_MODE, hparams={'optimizer': 'SGD', 'learning_rate': 1e30,
+                                                                  'steps_per_epoch': 10})
+    fn_args = trainer_fn_args(housing_trainer_inputs, tmp_path, 50, config)
+    with pytest.raises(TrainingDivergedError, match=r'loss became NaN in epoch (\d+) of 5, at step (\d+) of 50 '
+                                                    r'\(Keras fit') as error:
+        run_fn(fn_args)
+    epoch, step = map(int, re.search(r'epoch (\d+) of 5, at step (\d+)', str(error.value)).groups())
+    assert 1 <= epoch <= 5 and (epoch - 1) * 10 < step <= epoch * 10
+    assert not Path(fn_args.serving_model_dir).exists() and not Path(fn_args.eval_model_dir).exists()
+    assert not (Path(fn_args.model_run_dir) / KERAS_SUBDIR).exists()
