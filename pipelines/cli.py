@@ -19,7 +19,9 @@ from pipelines.local_runner import (
     BEAM_MODES,
     LocalRunConfig,
     RunDirectoryBusy,
+    RunPaths,
     prepare,
+    run_lock,
     run_pipeline,
 )
 
@@ -91,8 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help='stop before Transform when ExampleValidator finds anomalies of this severity '
                           'or worse (default: error)')
     run.add_argument('--no-cache', action='store_true', help='run every component even if nothing changed')
+    run.add_argument('--keep-runs', type=int, metavar='N',
+                     help='after the run, remove the artifacts of all but the last N runs (as tke gc --keep N)')
     run.add_argument('--verbose', action='store_true',
                      help='show TensorFlow/absl/Beam logs on the terminal instead of only in tke.log')
+    gc = sub.add_parser(
+        'gc', help='remove the artifacts of all but the last N runs of a run directory',
+        description='Remove the artifacts of all but the last N runs of a run directory: never those a kept run '
+                    'reads, those of a model still in serving/, or the latest blessed model (the next baseline). '
+                    'Removed artifacts are marked DELETED in the metadata store, so TFX never uses them again.')
+    gc.add_argument('run_dir', nargs='?', default=f'runs/{DEFAULT_RECIPE}', metavar='RUN_DIR',
+                    help=f'the run directory (default: runs/{DEFAULT_RECIPE})')
+    gc.add_argument('--keep', type=int, required=True, metavar='N', help='how many of the latest runs to keep')
+    gc.add_argument('--dry-run', action='store_true', help='list what would be removed, and its size; remove nothing')
     init = sub.add_parser(
         'init', help='write a recipe folder for a CSV of your own (schema, roles, task, gate)',
         description='Infer a recipe from a CSV file (or a folder of CSV files with one header) and a label column: '
@@ -202,6 +215,35 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mb(n: int) -> str:
+    return f'{n / 1e6:.1f} MB'
+
+
+def _gc(run_dir: Path, keep: int, dry_run: bool, out: TextIO) -> None:
+    from pipelines.retention import apply_gc, plan_gc
+
+    plan = plan_gc(run_dir, keep)
+    verb = 'would remove' if dry_run else 'removed'
+    if dry_run:
+        for removal in plan.removals:
+            out.write(f'  {removal.type_name:<18} {_mb(removal.bytes):>10}  {removal.uri}\n')
+    else:
+        apply_gc(run_dir, plan)
+    out.write(f'gc {run_dir}: {plan.runs} run(s), keeping the last {len(plan.kept_runs)}; {verb} '
+              f'{len(plan.removals)} artifact(s), {_mb(plan.bytes)}; {plan.kept_artifacts} artifact(s) kept\n')
+
+
+def _cmd_gc(args: argparse.Namespace) -> int:
+    paths = RunPaths(Path(args.run_dir).resolve())
+    try:
+        with run_lock(paths):
+            _gc(paths.run_dir, args.keep, args.dry_run, sys.stdout)
+    except (ValueError, RunDirectoryBusy) as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
 def _cmd_recipes() -> int:
     for name in recipe_names():
         recipe = get_recipe(name)
@@ -260,6 +302,9 @@ def _print_weights(path: Path, n: int = 8) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.keep_runs is not None and args.keep_runs < 1:
+        print(f'tke: error: --keep-runs must be at least 1, got {args.keep_runs}', file=sys.stderr)
+        return EXIT_BAD_INPUT
     config = LocalRunConfig(
         recipe=args.recipe, data_dir=args.data, output_dir=args.output, train_steps=args.train_steps,
         eval_steps=args.eval_steps, beam_mode=args.beam_mode, enable_cache=not args.no_cache,
@@ -276,7 +321,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f'  data: {pipeline_config.data_root} ({len(data.files)} file(s), {data.rows} rows); '
           f'{pipeline_config.resolved_train_steps()} train steps, '
           f'{pipeline_config.resolved_eval_steps()} eval steps; beam {pipeline_config.beam_pipeline_args[0]}')
+    from pipelines.serving import set_aside_incomplete
+
+    # A push that was cut short: never the newest version a client or TF Serving loads.
+    set_aside = [f'set aside {version} ({reason}: an interrupted push) in {target.parent}'
+                 for version, reason, target in set_aside_incomplete(paths.serving_dir)]
+    for line in set_aside:
+        print(f'  {line}')
     errors = _redirect_logs(paths.log_path, args.verbose)
+    for line in set_aside:
+        logging.warning('tke: %s', line)
     progress = _Progress(sys.stdout)
     logging.getLogger('absl').addHandler(progress)
     started = time.monotonic()
@@ -297,6 +351,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     report = latest_run(str(paths.metadata_path), pipeline_config.name)
     _print_summary(report, recipe, paths, time.monotonic() - started)
+    if args.keep_runs is not None:
+        with run_lock(paths):
+            _gc(paths.run_dir, args.keep_runs, False, sys.stdout)
     return 0
 
 
@@ -309,6 +366,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _cmd_recipes()
     if args.command == 'init':
         return _cmd_init(args)
+    if args.command == 'gc':
+        return _cmd_gc(args)
     if args.command in kubeflow_cli.COMMANDS:
         return kubeflow_cli.run(args)
     return _cmd_run(args)

@@ -22,6 +22,7 @@ from tfx import v1 as tfx
 
 from components.trainer import canned, cluster, export
 from components.trainer import estimator as est
+from components.trainer.checkpoints import intact_latest_checkpoint
 from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
 from components.trainer.convert import BEST_MODEL_FILE, TrainingDivergedError, convert_keras_file, fit_keras
 from components.trainer.input_fn import make_input_fn
@@ -131,7 +132,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                                     base_model_dir=fn_args.base_model)
 
     model_dir = checkpoint_dir(fn_args, config)
-    latest = tf.train.latest_checkpoint(model_dir)
+    # The chief restores (and so checks) the checkpoint; the other tasks of a cluster do not.
+    latest = intact_latest_checkpoint(model_dir) if tf.estimator.RunConfig().is_chief else None
     if latest:
         logging.info('Trainer resumes from checkpoint %s (step %s of %d)', latest,
                      latest.rsplit('-', 1)[-1], fn_args.train_steps)

@@ -23,9 +23,19 @@ def _recipe_folder(tmp_path, name: str):
     return folder
 
 
-def test_a_recipe_folder_trains_blesses_pushes_and_serves(tmp_path):
-    _recipe_folder(tmp_path, 'wine_recipe')
-    result = run_tke('run', '--recipe', './wine_recipe', '--train-steps', '150', cwd=tmp_path)
+RUN_ARGS = ('run', '--recipe', './wine_recipe', '--train-steps', '150')
+
+
+@pytest.fixture(scope='module')
+def wine_run(tmp_path_factory):
+    """The recipe folder copied to a folder of the user's, and run from there."""
+    work = tmp_path_factory.mktemp('outside')
+    _recipe_folder(work, 'wine_recipe')
+    return work, run_tke(*RUN_ARGS, cwd=work)
+
+
+def test_a_recipe_folder_trains_blesses_pushes_and_serves(wine_run):
+    tmp_path, result = wine_run
     run_dir = tmp_path / 'runs' / 'wine'
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert 'Recipe wine: UCI wine' in result.stdout
@@ -51,3 +61,19 @@ def test_a_builder_that_returns_no_keras_model_names_the_recipe_and_the_builder(
     result = run_tke('run', '--recipe', str(folder), '--train-steps', '5', cwd=tmp_path)
     assert result.returncode == 1
     assert "model builder 'wine_broken.model.build' of 'wine' returned str, not a tf.keras.Model" in result.stderr
+
+
+def test_an_interrupted_push_is_set_aside_by_the_next_run(wine_run):
+    tmp_path, first = wine_run
+    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    serving = tmp_path / 'runs' / 'wine' / 'serving'
+    (pushed,) = list(serving.iterdir())
+    # As a Pusher killed mid-copy leaves it: a newer version folder without saved_model.pb.
+    planted = serving / str(int(pushed.name) + 1)
+    shutil.copytree(pushed / 'variables', planted / 'variables')
+    again = run_tke(*RUN_ARGS, cwd=tmp_path)  # nothing changed: served from the cache
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    line = f'set aside {planted} (no saved_model.pb: an interrupted push)'
+    assert line in again.stdout and line in (tmp_path / 'runs' / 'wine' / 'tke.log').read_text()
+    assert [p.name for p in serving.iterdir()] == [pushed.name]
+    assert (tmp_path / 'runs' / 'wine' / 'serving-incomplete' / planted.name / 'variables').is_dir()
