@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -215,6 +217,37 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+DISK_FULL_MARKS = ('no space left on device', 'database or disk is full', 'disk quota exceeded')
+
+
+def disk_full(error: BaseException, run_dir: Path) -> Optional[str]:
+    """A message naming the run directory when ``error`` (or what caused it) is a full disk, else None.
+
+    Components report a full disk in their own words (OSError ENOSPC, TensorFlow's write
+    errors, SQLite's "database or disk is full"); the file system's free space says the rest.
+    """
+    seen = set()
+    chain: Optional[BaseException] = error
+    found = False
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if getattr(chain, 'errno', None) in (errno.ENOSPC, errno.EDQUOT) or any(
+                mark in str(chain).lower() for mark in DISK_FULL_MARKS):
+            found = True
+            break
+        chain = chain.__cause__ or chain.__context__
+    try:
+        usage = shutil.disk_usage(run_dir)
+    except OSError:
+        usage = None
+    if not found and (usage is None or usage.free > 1_000_000):
+        return None
+    space = f' ({_mb(usage.free)} free of {_mb(usage.total)})' if usage else ''
+    return (f'the file system of the run directory {run_dir} is full{space}: {type(error).__name__}: '
+            f'{str(error).splitlines()[0] if str(error) else ""}. Free some space (tke gc {run_dir} --keep N '
+            'removes the artifacts of old runs) or choose another --output.')
+
+
 def _mb(n: int) -> str:
     return f'{n / 1e6:.1f} MB'
 
@@ -341,6 +374,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_RUN_FAILED
     except Exception as e:  # noqa: BLE001 - any component failure ends the run with a message
         logging.exception('pipeline run failed')
+        full = disk_full(e, paths.run_dir)
+        if full:
+            print(f'\ntke: error: {full}\n  earlier pushed models and the metadata store are intact.', file=errors)
+            return EXIT_RUN_FAILED
         print(f'\ntke: error: the pipeline failed: {type(e).__name__}: {e}\n'
               f'  details: {paths.log_path}; earlier pushed models and the metadata store are intact.',
               file=errors)
