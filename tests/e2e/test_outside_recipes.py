@@ -1,6 +1,7 @@
 """``tke run --recipe DIR`` on a recipe folder outside the package, run from a folder of the user's.
 
-(A recipe by dotted path, and the installed wheel, are in tests/test_packaging.py.)
+(A recipe by dotted path, and the installed wheel, are in tests/test_packaging.py; a builder that
+returns no Keras model, in tests/components/trainer/test_adapter.py.)
 """
 
 from __future__ import annotations
@@ -53,14 +54,6 @@ def test_a_recipe_folder_trains_blesses_pushes_and_serves(wine_run):
     out = model.signatures['classification'](inputs=tf.constant([example.SerializeToString()]))
     classes = out['classes'].numpy().astype(str)[0]
     assert classes[np.argmax(out['scores'].numpy()[0])] == 'barolo'  # row 2 of the table: a Barolo
-
-
-def test_a_builder_that_returns_no_keras_model_names_the_recipe_and_the_builder(tmp_path):
-    folder = _recipe_folder(tmp_path, 'wine_broken')
-    (folder / 'model.py').write_text('def build(tf_transform_output, hparams):\n    return "a model"\n')
-    result = run_tke('run', '--recipe', str(folder), '--train-steps', '5', cwd=tmp_path)
-    assert result.returncode == 1
-    assert "model builder 'wine_broken.model.build' of 'wine' returned str, not a tf.keras.Model" in result.stderr
 
 
 def test_an_interrupted_push_is_set_aside_by_the_next_run(wine_run):

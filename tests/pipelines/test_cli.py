@@ -38,3 +38,20 @@ def test_bad_data_is_refused_before_any_component_runs(tmp_path):
     assert result.returncode == 2
     assert 'houses.csv: header lacks schema column(s)' in result.stderr
     assert not (tmp_path / 'run').exists()
+
+
+def test_a_full_disk_is_named_with_the_run_directory(tmp_path):
+    import errno
+
+    from pipelines.cli import disk_full
+
+    try:
+        try:
+            raise OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'x'))
+        except OSError as e:
+            raise RuntimeError('Transform failed') from e
+    except RuntimeError as e:
+        message = disk_full(e, tmp_path)
+    assert message.startswith(f'the file system of the run directory {tmp_path} is full (')
+    assert 'tke gc' in message and '--output' in message
+    assert disk_full(ValueError('bad value'), tmp_path) is None  # a roomy disk, another error

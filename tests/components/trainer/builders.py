@@ -21,3 +21,8 @@ def misnamed_input(tf_transform_output, hparams):
     inputs = {'rooms': tf.keras.Input(shape=(), name='rooms')}
     x = tf.keras.layers.Reshape((1,))(inputs['rooms'])
     return tf.keras.Model(inputs, tf.keras.layers.Dense(1, name='prediction')(x))
+
+
+def not_a_model(tf_transform_output, hparams):
+    """What a broken builder returns instead of a Keras model."""
+    return 'a model'

@@ -75,6 +75,14 @@ def test_misnamed_model_input_is_a_clear_error(housing_trainer_inputs, tmp_path)
     assert not Path(tmp_path / 'model').exists(), 'nothing is exported'
 
 
+def test_a_builder_returning_no_keras_model_names_the_builder_and_the_recipe(housing_trainer_inputs, tmp_path):
+    config = HOUSING.trainer_config(model_builder='tests.components.trainer.builders.not_a_model')
+    with pytest.raises(ValueError, match=r"model builder 'tests.components.trainer.builders.not_a_model' of "
+                                         r"'housing' returned str, not a tf.keras.Model"):
+        run_fn(_fn_args(housing_trainer_inputs, tmp_path, 5, config))
+    assert not Path(tmp_path / 'model').exists(), 'nothing is exported'
+
+
 def test_warm_start_from_base_model(trained, housing_trainer_inputs, tmp_path):
     # Learning rate 0: whatever the new run holds after training came from the base model.
     config = HOUSING.trainer_config(hparams={'optimizer': 'SGD', 'learning_rate': 0.0})
