@@ -1,6 +1,6 @@
 """Any CSV to a served model in two commands: ``tke init`` then ``tke run --recipe DIR``, as a user runs them.
 
-The table mixes ints, floats, strings, empty cells and missing tokens ('NA', 'N/A') in
+The table (800 taxi trips) mixes ints, floats, strings, empty cells and missing tokens ('NA', 'N/A') in
 numeric columns; the label is a string with five classes. Run with the canned baseline
 beside it; the pushed model answers raw CSV rows, missing cells and tokens included.
 """
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope='module')
 def init_run(tmp_path_factory):
     work = tmp_path_factory.mktemp('init-e2e')
-    mixed_taxi_csv(work / 'trips.csv', rows=1500)
+    mixed_taxi_csv(work / 'trips.csv', rows=800)
     init = run_tke('init', '--data', 'trips.csv', '--label', 'payment_type', '--output', 'trips_recipe', cwd=work)
     assert init.returncode == 0, init.stdout + init.stderr[-3000:]
     run = run_tke('run', '--recipe', 'trips_recipe', '--train-steps', '150', '--canned-baseline', cwd=work)
@@ -36,7 +36,7 @@ def init_run(tmp_path_factory):
 def test_init_prints_its_decisions_and_the_next_command(init_run):
     _, init, _ = init_run
     out = init.stdout
-    assert 'trip_miles               float   numeric' in out and "missing tokens: 89 'NA'" in out
+    assert 'trip_miles               float   numeric' in out and "missing tokens: 47 'NA'" in out
     assert 'pickup_census_tract      string  left out       100.0%' in out
     assert "task: multiclass_classification on 'payment_type'; classes ['Cash', 'Credit Card'" in out
     assert out.rstrip().endswith('next: tke run --recipe trips_recipe')

@@ -1,4 +1,5 @@
-"""SIGKILL the whole run while Transform runs, then while the Evaluator runs; each time the next run completes.
+"""SIGKILL the whole run while Transform runs, then while the Evaluator runs; each time the next run
+completes. Then ``tke gc`` on the same run directory (sharing its runs keeps the suite short).
 
 On the wine recipe folder (the smallest pipeline). After each kill and re-run: exactly one
 new pushed version, earlier ones untouched, the metadata store readable, and the killed
@@ -91,3 +92,60 @@ def wine_work(tmp_path_factory):
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
     assert len(_versions(run_dir)) == 1
     return work, run_dir
+
+
+# --- Retention, on the same run directory (its five runs so far: two killed, three pushed) ---------
+
+def _models(run_dir: Path) -> List[metadata_store_pb2.Artifact]:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(run_dir / 'metadata.sqlite')
+    store = metadata_store.MetadataStore(config)
+    return sorted(store.get_artifacts_by_type('Model'), key=lambda a: a.id)
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob('*') if f.is_file())
+
+
+def test_gc_keeps_what_is_needed_and_the_next_run_caches_and_compares_with_the_right_baseline(wine_work):
+    work, run_dir = wine_work
+    pushed_before = _versions(run_dir)
+    assert len(pushed_before) == 3
+    # Two more runs whose models fail the gate (1 and 2 training steps): never pushed.
+    for steps in ('1', '2'):
+        result = run_tke('run', '--recipe', './wine_recipe', '--output', str(run_dir), '--train-steps', steps,
+                         cwd=work)
+        assert result.returncode == 0 and 'pushed model: none' in result.stdout, result.stdout + result.stderr[-2000:]
+    one, two = _models(run_dir)[-2:]
+
+    dry = run_tke('gc', str(run_dir), '--keep', '1', '--dry-run', cwd=work)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert 'run: 7 run(s), keeping the last 1; would remove' in dry.stdout and 'Model ' in dry.stdout
+    before = _size(run_dir / 'pipeline')
+    gc = run_tke('gc', str(run_dir), '--keep', '1', cwd=work)
+    assert gc.returncode == 0 and 'keeping the last 1; removed ' in gc.stdout, gc.stdout + gc.stderr[-3000:]
+    assert _size(run_dir / 'pipeline') < before
+
+    state = {m.id: (m.state, Path(m.uri).exists()) for m in _models(run_dir)}
+    live, deleted = (metadata_store_pb2.Artifact.LIVE, True), (metadata_store_pb2.Artifact.DELETED, False)
+    assert state[one.id] == deleted, 'a removed run\'s unpushed model: files gone, marked DELETED'
+    assert state[two.id] == live, 'the kept run\'s model'
+    pushed_ids = [m.id for m in _models(run_dir) if m.id not in (one.id, two.id)]
+    assert all(state[i] == live for i in pushed_ids[-3:]), 'the models still in serving/'
+    assert _versions(run_dir) == pushed_before
+
+    # The next run: data and transform still from the cache; the baseline is the latest blessed model.
+    latest_blessed = pushed_ids[-1]
+    result = run_tke('run', '--recipe', './wine_recipe', '--output', str(run_dir), '--train-steps', '170',
+                     '--keep-runs', '2', cwd=work)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    for component in ('CsvExampleGen', 'StatisticsGen', 'Transform'):
+        assert f'{component:<32} cached' in result.stdout, result.stdout
+    assert 'keeping the last 2; removed ' in result.stdout
+    latest = _executions(run_dir, 'Evaluator')[-1]
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(run_dir / 'metadata.sqlite')
+    events = metadata_store.MetadataStore(config).get_events_by_execution_ids([latest.id])
+    baseline = [ev.artifact_id for ev in events
+                if ev.type == metadata_store_pb2.Event.INPUT and ev.path.steps[0].key == 'baseline_model']
+    assert baseline == [latest_blessed]

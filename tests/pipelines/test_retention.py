@@ -1,4 +1,4 @@
-"""tke gc's refusals (its work on real runs: tests/e2e/test_retention.py)."""
+"""tke gc's refusals (its work on real runs: the end of tests/e2e/test_kill_components.py)."""
 
 from __future__ import annotations
 
