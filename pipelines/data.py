@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.recipes.registry import Recipe
+from components.recipes.registry import Recipe, read_schema
 
 # The files ImportExampleGen reads from a TFRecord data folder (.tfrecord.gz: GZIP).
 TFRECORD_PATTERN = '*.tfrecord*'
@@ -36,12 +36,10 @@ class DataSummary:
 
 
 def load_schema(path: str | Path) -> schema_pb2.Schema:
-    from google.protobuf import text_format
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f'schema file {path} does not exist')
-    return text_format.Parse(path.read_text(), schema_pb2.Schema())
+    return read_schema(path)
 
 
 def _column_rules(schema: schema_pb2.Schema) -> Dict[str, tuple]:

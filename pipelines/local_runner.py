@@ -137,8 +137,9 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
     """
     recipe = load_recipe(config.recipe)
     data_dir = Path(config.data_dir).resolve() if config.data_dir else recipe.data_dir
-    summary = validate_data_dir(data_dir, recipe, load_schema(recipe.schema_path))
-    check_recipe(recipe, model_builder=config.model_builder)
+    schema = load_schema(recipe.schema_path)
+    summary = validate_data_dir(data_dir, recipe, schema)
+    check_recipe(recipe, model_builder=config.model_builder, schema=schema)
     paths = run_paths(config, recipe)
     pipeline_config = PipelineConfig(
         recipe=recipe,

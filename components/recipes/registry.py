@@ -234,25 +234,36 @@ def _recipe_object(ref: str) -> Recipe:
     return recipe
 
 
-def check_recipe(recipe: Recipe, model_builder: Optional[str] = None) -> None:
-    """Refuses, before any component runs, a recipe whose schema lacks its label or whose code does not import.
-
-    ``model_builder`` (a user's, replacing the recipe's) is imported instead of the recipe's.
-    Imports the recipe's modules, hence TensorFlow.
-    """
+def read_schema(path: Path):
+    """A text Schema proto file; a ValueError naming the file when it is missing or does not parse."""
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f'schema file {path} does not exist')
+    try:
+        return text_format.Parse(path.read_text(encoding='utf-8'), schema_pb2.Schema())
+    except (text_format.ParseError, UnicodeDecodeError) as e:
+        raise ValueError(f'schema file {path} is not a text Schema proto: {e}') from e
+
+
+def check_recipe(recipe: Recipe, model_builder: Optional[str] = None, schema=None) -> None:
+    """Refuses, before any component runs, a recipe whose schema lacks its label or whose code does not import.
+
+    ``model_builder`` (a user's, replacing the recipe's) is imported instead of the recipe's;
+    ``schema``, when the caller has already read the recipe's, spares reading it again.
+    Imports the recipe's modules, hence TensorFlow.
+    """
     from components.trainer.model import import_by_path
 
     where = f'recipe {recipe.name!r}'
     path = recipe.schema_path
-    if not path.is_file():
-        raise ValueError(f'{where}: schema file {path} does not exist')
-    try:
-        schema = text_format.Parse(path.read_text(encoding='utf-8'), schema_pb2.Schema())
-    except (text_format.ParseError, UnicodeDecodeError) as e:
-        raise ValueError(f'{where}: schema file {path} is not a text Schema proto: {e}') from e
+    if schema is None:
+        try:
+            schema = read_schema(path)
+        except ValueError as e:
+            raise ValueError(f'{where}: {e}') from e
     names = [f.name for f in schema.feature]
     if recipe.label_key not in names:
         raise ValueError(f'{where}: the schema {path} has no feature {recipe.label_key!r} (the label_key); '
