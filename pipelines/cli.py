@@ -8,14 +8,18 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
 from components.recipes.registry import DEFAULT_RECIPE, HOW_TO_NAME, get_recipe, recipe_names
+from components.trainer.progress import PROGRESS_LOGGER
+from components.trainer.progress import RECORD_ATTR as PROGRESS_RECORD_ATTR
 from components.trainer.weights import WEIGHTS_FILE, top_weights
 from kubeflow_runners import cli as kubeflow_cli
+from pipelines import predict as predict_cli
 from pipelines.config import ANOMALY_GATE_SETTINGS
 from pipelines.local_runner import (
     BEAM_MODES,
@@ -120,25 +124,68 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument('--output', metavar='DIR', help='the recipe folder to write (default: ./<name>)')
     init.add_argument('--name', help='the recipe\'s name (default: from the CSV file or folder name)')
     init.add_argument('--force', action='store_true', help='replace --output if it exists')
+    report = sub.add_parser(
+        'report', help="rebuild a run directory's report.html (tke run writes it after every run)",
+        description='Write RUN_DIR/report.html for the latest run of a run directory: the run, the data (statistics '
+                    'and anomalies), the training curves, the evaluation (per slice, beside the last blessed model '
+                    'and the pre-made Estimator), the pushed model and the history. One self-contained file.')
+    report.add_argument('run_dir', nargs='?', metavar='RUN_DIR', help=RUN_DIR_HELP)
+    runs = sub.add_parser(
+        'runs', help='one line per run of a run directory: time, recipe, metric, verdict, push',
+        description="List the runs in a run directory's metadata store, oldest first: start time, recipe, the gated "
+                    'metric, blessed or not, the pushed version, cached components.')
+    runs.add_argument('run_dir', nargs='?', metavar='RUN_DIR', help=RUN_DIR_HELP)
+    board = sub.add_parser(
+        'tensorboard', help='start TensorBoard on every training of a run directory',
+        description='Start TensorBoard (installed with TensorFlow) on every Trainer execution of a run directory, '
+                    'each named by its run (run3-Trainer), and print the URL. Runs until interrupted.')
+    board.add_argument('run_dir', nargs='?', metavar='RUN_DIR', help=RUN_DIR_HELP)
+    board.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine '
+                       'only; 0.0.0.0 for every interface)')
+    board.add_argument('--port', type=int, default=6006, help='port (default: 6006)')
+    predict_cli.add_subcommand(sub)
     kubeflow_cli.add_subcommands(sub)  # compile, submit
     return parser
 
 
+RUN_DIR_HELP = ('the run directory (default: the most recently used one under ./runs, else '
+                f'runs/{DEFAULT_RECIPE})')
+
+
+def default_run_dir(cwd: Optional[Path] = None) -> Path:
+    """The run directory under ./runs whose metadata store changed last, else runs/<default recipe>."""
+    runs = (cwd or Path.cwd()) / 'runs'
+    stores = sorted(runs.glob('*/metadata.sqlite'), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
+    return stores[-1].parent if stores else runs / DEFAULT_RECIPE
+
+
 class _Progress(logging.Handler):
-    """Turns LocalDagRunner's log lines into one terminal line per component."""
+    """Turns LocalDagRunner's log lines into one terminal line per component, and the
+    Trainer's progress records (components/trainer/progress.py) into that line's tail
+    on a TTY, or into a plain line every ``PLAIN_EVERY_SECS`` otherwise (CI logs)."""
+
+    PLAIN_EVERY_SECS = 10.0
+    CLEAR = '\x1b[K'
 
     def __init__(self, out: TextIO) -> None:
         super().__init__(logging.INFO)
         self.out = out
         self.started: Dict[str, float] = {}
+        self.running: Optional[str] = None
         self.cached = False
         self.tty = out.isatty()
+        self.plain_at = 0.0
 
     def emit(self, record: logging.LogRecord) -> None:
+        progress = getattr(record, PROGRESS_RECORD_ATTR, None)
+        if progress is not None:
+            self._training(progress)
+            return
         msg = record.msg if isinstance(record.msg, str) else ''
         if msg == 'Component %s is running.':
             node = record.args[0]
             self.started[node] = time.monotonic()
+            self.running = node
             self.cached = False
             self.out.write(f'  {node:<32} running...' + ('' if self.tty else '\n'))
             self.out.flush()
@@ -146,11 +193,23 @@ class _Progress(logging.Handler):
             self.cached = True
         elif msg == 'Component %s is finished.':
             node = record.args[0]
+            self.running = None
             took = time.monotonic() - self.started.get(node, time.monotonic())
             note = 'cached' if self.cached else 'done'
             start = '\r' if self.tty else ''
-            self.out.write(f'{start}  {node:<32} {note:<10} {took:6.1f} s\n')
+            self.out.write(f'{start}  {node:<32} {note:<10} {took:6.1f} s' + (self.CLEAR if self.tty else '') + '\n')
             self.out.flush()
+
+    def _training(self, progress) -> None:
+        if self.tty:
+            self.out.write(f'\r  {self.running or "Trainer":<32} {progress.line()}{self.CLEAR}')
+        else:
+            now = time.monotonic()
+            if now - self.plain_at < self.PLAIN_EVERY_SECS and progress.fraction < 1.0:
+                return
+            self.plain_at = now
+            self.out.write(f'    training: {progress.line()}\n')
+        self.out.flush()
 
 
 def _redirect_logs(log_path: Path, verbose: bool) -> Optional[TextIO]:
@@ -366,6 +425,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         logging.warning('tke: %s', line)
     progress = _Progress(sys.stdout)
     logging.getLogger('absl').addHandler(progress)
+    logging.getLogger(PROGRESS_LOGGER).addHandler(progress)
     started = time.monotonic()
     try:
         run_pipeline(pipeline_config, paths)
@@ -381,9 +441,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f'\ntke: error: the pipeline failed: {type(e).__name__}: {e}\n'
               f'  details: {paths.log_path}; earlier pushed models and the metadata store are intact.',
               file=errors)
+        if paths.metadata_path.is_file():
+            # What ran before the failure (an anomaly that stopped the run, say) is worth seeing.
+            _write_report(paths.run_dir, pipeline_config.name, errors)
         return EXIT_RUN_FAILED
     finally:
         logging.getLogger('absl').removeHandler(progress)
+        logging.getLogger(PROGRESS_LOGGER).removeHandler(progress)
     from pipelines.report import latest_run
 
     report = latest_run(str(paths.metadata_path), pipeline_config.name)
@@ -391,7 +455,111 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.keep_runs is not None:
         with run_lock(paths):
             _gc(paths.run_dir, args.keep_runs, False, sys.stdout)
+    _write_report(paths.run_dir, pipeline_config.name, sys.stdout)
     return 0
+
+
+def _write_report(run_dir: Path, pipeline_name: Optional[str], out: TextIO) -> Optional[Path]:
+    """The run report after a run; a report that cannot be built never fails the run."""
+    from pipelines.report_html import write_report
+
+    try:
+        path = write_report(run_dir, pipeline_name)
+    except Exception as e:  # noqa: BLE001 - the run's outcome stands whatever the report meets
+        logging.exception('run report not written')
+        out.write(f'  report: not written ({type(e).__name__}: {e}); details in the log\n')
+        return None
+    out.write(f'  report: {path}\n')
+    return path
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's start-up chatter (CUDA, oneDNN) off the terminal of a command that only reads."""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+    logging.getLogger('tensorflow').setLevel(logging.ERROR)
+    logging.getLogger('tensorboard').setLevel(logging.ERROR)  # event-file notes irrelevant to a report
+
+
+def _not_a_run_dir(run_dir: Path) -> bool:
+    """Says so (before any heavy import) when ``run_dir`` has no metadata store."""
+    if (run_dir / 'metadata.sqlite').is_file():
+        return False
+    print(f'tke: error: {run_dir} is not a run directory: it has no metadata.sqlite (tke run writes one)',
+          file=sys.stderr)
+    return True
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
+    if _not_a_run_dir(run_dir):
+        return EXIT_BAD_INPUT
+    _quiet_tensorflow()
+    from pipelines.report_html import ReportError, write_report
+
+    try:
+        print(write_report(run_dir))
+    except ReportError as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
+    metadata_path = run_dir / 'metadata.sqlite'
+    if _not_a_run_dir(run_dir):
+        return EXIT_BAD_INPUT
+    _quiet_tensorflow()
+    from pipelines.report import all_runs, pipeline_names
+
+    print(f'{run_dir.resolve()}:')
+    print(f'  {"run":<4} {"started (UTC)":<20} {"recipe":<14} {"metric":<18} {"verdict":<12} {"pushed":<12} cached')
+    for pipeline in pipeline_names(str(metadata_path)):
+        for i, run in enumerate(all_runs(str(metadata_path), pipeline), 1):
+            started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(run.created_ms / 1000))
+            recipe = str(run.trainer_settings.get('name') or pipeline)
+            metric = run.gated_metric
+            value = run.metrics.get(metric) if metric else None
+            shown = f'{metric} {_fmt(value)}' if value is not None else '–'
+            verdict = {True: 'blessed', False: 'not blessed', None: '–'}[run.blessed]
+            failed = next((c.node_id for c in run.components if c.state == 'failed'), None)
+            if failed:
+                verdict = f'failed: {failed}'
+            pushed = Path(run.pushed_model).name if run.pushed and run.pushed_model else '–'
+            cached = sum(1 for c in run.components if c.state == 'cached')
+            print(f'  {i:<4} {started:<20} {recipe:<14} {shown:<18} {verdict:<12} {pushed:<12} '
+                  f'{cached} of {len(run.components)}')
+    return 0
+
+
+def _cmd_tensorboard(args: argparse.Namespace) -> int:
+    import subprocess
+
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
+    if _not_a_run_dir(run_dir):
+        return EXIT_BAD_INPUT
+    _quiet_tensorflow()
+    from pipelines.tensorboard import tensorboard_command, training_logdirs
+    try:
+        logdirs = training_logdirs(run_dir.resolve())
+        command = tensorboard_command(logdirs, args.host, args.port)
+    except ValueError as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for name, path in logdirs:
+        print(f'  {name:<20} {path}')
+    host = 'localhost' if args.host in ('127.0.0.1', 'localhost') else args.host
+    print(f'TensorBoard on {len(logdirs)} training(s): http://{host}:{args.port}/  (Ctrl-C stops it)', flush=True)
+    process = subprocess.Popen(command)
+    # Stopped (Ctrl-C, or SIGTERM from a supervisor): TensorBoard stops with us.
+    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait()
+        return 0
+    return 0 if code in (0, -signal.SIGTERM) else code
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -405,6 +573,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _cmd_init(args)
     if args.command == 'gc':
         return _cmd_gc(args)
+    if args.command == 'report':
+        return _cmd_report(args)
+    if args.command == 'runs':
+        return _cmd_runs(args)
+    if args.command == 'tensorboard':
+        return _cmd_tensorboard(args)
+    if args.command == predict_cli.COMMAND:
+        return predict_cli.run(args)
     if args.command in kubeflow_cli.COMMANDS:
         return kubeflow_cli.run(args)
     return _cmd_run(args)

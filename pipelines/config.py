@@ -10,6 +10,9 @@ from components.trainer.config import TrainerConfig
 from pipelines.cloud import CloudConfig
 
 TRAINER_RUN_FN = 'components.trainer.run_fn'
+# Node ids the run report and tke runs look up in the metadata store.
+TRAINER_ID = 'Trainer'
+EVALUATOR_ID = 'Evaluator'
 # Node ids of the optional canned baseline (create_pipeline wires them, the run report skips them).
 CANNED_TRAINER_ID = 'CannedTrainer'
 CANNED_COMPARISON_ID = 'CannedComparison'

@@ -14,7 +14,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterable, Iterator, List, Mapping, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -42,12 +42,11 @@ def load_schema(path: str | Path) -> schema_pb2.Schema:
     return read_schema(path)
 
 
-def _column_rules(schema: schema_pb2.Schema) -> Dict[str, tuple]:
-    rules = {}
-    for feature in schema.feature:
-        required = feature.presence.min_fraction >= 1.0
-        rules[feature.name] = (feature.type, required)
-    return rules
+def column_rules(schema: schema_pb2.Schema, skip: Iterable[str] = ()) -> Dict[str, Tuple[int, bool]]:
+    """Column name -> (schema type, required) for every schema feature not in ``skip``."""
+    skipped = set(skip)
+    return {feature.name: (feature.type, feature.presence.min_fraction >= 1.0)
+            for feature in schema.feature if feature.name not in skipped}
 
 
 def _check_value(value: str, feature_type: int) -> str | None:
@@ -67,6 +66,23 @@ def _check_value(value: str, feature_type: int) -> str | None:
     return None
 
 
+def check_cells(cells: Mapping[str, str], rules: Mapping[str, Tuple[int, bool]], where: str) -> None:
+    """Raises DataError naming ``where`` (file and row) and the column for a cell that does not fit.
+
+    ``cells``: the row's text per column; a column absent from it counts as empty.
+    An empty (or blank) cell is missing: an error in a required column, else skipped.
+    """
+    for name, (feature_type, required) in rules.items():
+        value = cells.get(name, '').strip()
+        if value == '':
+            if required:
+                raise DataError(f'{where}, column {name!r}: empty, but the schema requires a value')
+            continue
+        problem = _check_value(value, feature_type)
+        if problem:
+            raise DataError(f'{where}, column {name!r}: {value!r} is not {problem}')
+
+
 def validate_csv_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Schema) -> DataSummary:
     """Raises DataError for anything CsvExampleGen or Transform would trip over later."""
     data_dir = Path(data_dir)
@@ -75,7 +91,7 @@ def validate_csv_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Sc
     files = sorted(p for p in data_dir.iterdir() if p.suffix.lower() == '.csv' and p.is_file())
     if not files:
         raise DataError(f'no .csv file in data folder {data_dir} (recipe {recipe.name!r})')
-    rules = _column_rules(schema)
+    rules = column_rules(schema)
     total_rows = 0
     header0 = None
     for path in files:
@@ -102,16 +118,7 @@ def validate_csv_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Sc
                 for line, row in enumerate(reader, start=2):
                     if len(row) != len(header):
                         raise DataError(f'{path}, row {line}: {len(row)} fields, the header has {len(header)}')
-                    for name, (feature_type, required) in rules.items():
-                        value = row[index[name]].strip()
-                        if value == '':
-                            if required:
-                                raise DataError(f'{path}, row {line}, column {name!r}: empty, '
-                                                'but the schema requires a value')
-                            continue
-                        problem = _check_value(value, feature_type)
-                        if problem:
-                            raise DataError(f'{path}, row {line}, column {name!r}: {value!r} is not {problem}')
+                    check_cells({name: row[i] for name, i in index.items()}, rules, f'{path}, row {line}')
                     total_rows += 1
             except (csv.Error, UnicodeDecodeError) as e:
                 raise DataError(f'{path}, row {line + 1}: malformed CSV: {e}') from e

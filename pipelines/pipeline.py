@@ -14,13 +14,18 @@ from components.baseline import LatestBlessedOtherModelStrategy
 from components.recipes.registry import Recipe
 from components.trainer.config import CANNED_MODE, TrainerConfig
 from pipelines import cloud_wiring
-from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID, TRAINER_RUN_FN, PipelineConfig
+from pipelines.config import (
+    CANNED_COMPARISON_ID,
+    CANNED_TRAINER_ID,
+    EVALUATOR_ID,
+    TRAINER_ID,
+    TRAINER_RUN_FN,
+    PipelineConfig,
+)
 from pipelines.data import TFRECORD_PATTERN
 from pipelines.fingerprint import keras_file_fingerprint, trainer_fingerprint, transform_fingerprint
 
 BASELINE_RESOLVER_ID = 'baseline_model_resolver'
-TRAINER_ID = 'Trainer'
-EVALUATOR_ID = 'Evaluator'
 
 
 def _model_channel() -> tfx.dsl.Channel:

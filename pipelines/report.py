@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -9,7 +10,8 @@ import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
+from components.trainer.config import CUSTOM_CONFIG_KEY
+from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID, EVALUATOR_ID, TRAINER_ID
 
 SIDE_NODES = (CANNED_TRAINER_ID, CANNED_COMPARISON_ID)
 
@@ -28,6 +30,13 @@ class ComponentRun:
     node_id: str
     state: str
     seconds: float
+    # Milliseconds since the epoch, as MLMD records them.
+    start_ms: int = 0
+    end_ms: int = 0
+    # The execution's properties (TFX's exec properties: custom_config, eval_config, ...).
+    properties: Dict[str, object] = field(default_factory=dict)
+    # Output artifact URIs by artifact type name (Examples, ExampleStatistics, Model, ...).
+    outputs: Dict[str, List[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +44,9 @@ class RunReport:
     """One pipeline run: component states and times, eval metrics, blessing, push."""
 
     run_id: str
+    pipeline_name: str = ''
+    # When the run's context was created (ms since the epoch).
+    created_ms: int = 0
     components: List[ComponentRun] = field(default_factory=list)
     metrics: Dict[str, float] = field(default_factory=dict)
     blessed: Optional[bool] = None
@@ -51,12 +63,58 @@ class RunReport:
     def state_of(self, node_id: str) -> Optional[str]:
         return next((c.state for c in self.components if c.node_id == node_id), None)
 
+    def component(self, node_id: str) -> Optional[ComponentRun]:
+        return next((c for c in self.components if c.node_id == node_id), None)
+
+    def json_property(self, node_id: str, name: str) -> Dict[str, object]:
+        """An execution property TFX stores as JSON (custom_config, eval_config, train_args), or {}."""
+        component = self.component(node_id)
+        text = component.properties.get(name) if component else None
+        try:
+            value = json.loads(text) if isinstance(text, str) else None
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def trainer_settings(self) -> Dict[str, object]:
+        """Our Trainer's TrainerConfig as the run stored it (name, mode, task, hparams), or {}."""
+        config = self.json_property(TRAINER_ID, 'custom_config')
+        settings = config.get(CUSTOM_CONFIG_KEY, {})
+        return settings if isinstance(settings, dict) else {}
+
+    @property
+    def gated_metric(self) -> Optional[str]:
+        """The metric the gating Evaluator's thresholds are on, from its stored eval_config."""
+        for spec in self.json_property(EVALUATOR_ID, 'eval_config').get('metrics_specs', []):
+            names = [*spec.get('per_slice_thresholds', {}), *spec.get('thresholds', {})]
+            if names:
+                return names[0]
+        return None
+
+    def output(self, node_id: str, type_name: str) -> Optional[str]:
+        """The URI of ``node_id``'s first output of ``type_name`` in this run, or None."""
+        component = self.component(node_id)
+        uris = component.outputs.get(type_name, []) if component else []
+        return uris[0] if uris else None
+
 
 def _prop(artifact: metadata_store_pb2.Artifact, name: str):
     value = artifact.custom_properties.get(name) or artifact.properties.get(name)
     if value is None:
         return None
     return value.int_value if value.HasField('int_value') else value.string_value
+
+
+def _value(value: metadata_store_pb2.Value) -> object:
+    kind = value.WhichOneof('value')
+    return getattr(value, kind) if kind in ('int_value', 'double_value', 'string_value', 'bool_value') else None
+
+
+def pipeline_names(metadata_path: str) -> List[str]:
+    """The pipelines with runs in the SQLite store at ``metadata_path`` (one per run directory, normally)."""
+    store = _open_readonly(metadata_path)
+    return sorted(c.name for c in store.get_contexts_by_type('pipeline'))
 
 
 CANDIDATE = 'candidate'
@@ -111,7 +169,7 @@ def latest_run(metadata_path: str, pipeline_name: str) -> Optional[RunReport]:
 
 def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Context,
                 pipeline_name: str) -> RunReport:
-    report = RunReport(run_id=run.name)
+    report = RunReport(run_id=run.name, pipeline_name=pipeline_name, created_ms=run.create_time_since_epoch)
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.create_time_since_epoch)
     prefix = pipeline_name + '.'
     for execution in executions:
@@ -119,12 +177,17 @@ def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Con
                      if c.name.startswith(prefix)), str(execution.id))
         node_id = node[len(prefix):] if node.startswith(prefix) else node
         seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
-        report.components.append(ComponentRun(
-            node_id, _STATE_NAMES.get(execution.last_known_state, 'unknown'), seconds))
+        component = ComponentRun(
+            node_id, _STATE_NAMES.get(execution.last_known_state, 'unknown'), seconds,
+            start_ms=execution.create_time_since_epoch, end_ms=execution.last_update_time_since_epoch,
+            properties={k: _value(v) for k, v in [*execution.properties.items(),
+                                                   *execution.custom_properties.items()]})
+        report.components.append(component)
         outputs = [ev.artifact_id for ev in store.get_events_by_execution_ids([execution.id])
                    if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
         for artifact in store.get_artifacts_by_id(outputs):
             type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
+            component.outputs.setdefault(type_name, []).append(artifact.uri)
             if node_id in SIDE_NODES:
                 # The canned baseline's model and comparison are not the run's model and verdict.
                 if type_name == 'ModelEvaluation' and node_id == CANNED_COMPARISON_ID:

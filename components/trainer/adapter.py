@@ -34,6 +34,8 @@ from components.trainer.model import (
     compile_model,
     import_by_path,
 )
+from components.trainer.progress import ProgressMeter
+from components.trainer.progress_hooks import ProgressCallback, ProgressHook
 from components.trainer.weights import WEIGHTS_FILE, linear_weights, write_weights
 
 ESTIMATOR_SUBDIR = 'estimator'
@@ -144,8 +146,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
 
     steps = _StepRecorder()
+    hooks: List[tf.compat.v1.train.SessionRunHook] = [steps]
+    if run_config.is_chief:
+        hooks.append(ProgressHook(ProgressMeter(fn_args.train_steps, batch_size)))
     train_spec = tf.estimator.TrainSpec(
-        input_fn(fn_args.train_files, batch_size, True), max_steps=fn_args.train_steps, hooks=[steps])
+        input_fn(fn_args.train_files, batch_size, True), max_steps=fn_args.train_steps, hooks=hooks)
     eval_spec = tf.estimator.EvalSpec(
         input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps,
         start_delay_secs=0, throttle_secs=config.eval_throttle_secs)
@@ -197,7 +202,8 @@ def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig,
         summary = fit_keras(
             model, input_fn(fn_args.train_files, batch_size, True)(),
             input_fn(fn_args.eval_files, eval_batch_size, False)(),
-            fn_args.train_steps, fn_args.eval_steps, hparams, best_path)
+            fn_args.train_steps, fn_args.eval_steps, hparams, best_path,
+            extra_callbacks=[ProgressCallback(ProgressMeter(fn_args.train_steps, batch_size))])
         keras_dir = os.path.join(fn_args.model_run_dir, KERAS_SUBDIR)
         tf.io.gfile.makedirs(keras_dir)
         tf.io.gfile.copy(best_path, os.path.join(keras_dir, BEST_MODEL_FILE), overwrite=True)
@@ -263,7 +269,7 @@ def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig,
     serving_spec = export.serving_feature_spec(tf_transform_output, task.label_key)
     export.export_serving_model(
         estimator, export.serving_receiver_fn(tf_transform_output, serving_spec),
-        fn_args.serving_model_dir, scratch)
+        fn_args.serving_model_dir, scratch, assets_extra=export.model_description(task, tf_transform_output))
     export.export_eval_model(
         estimator, export.eval_receiver_fn(tf_transform_output, task.transformed_label_key),
         fn_args.eval_model_dir, scratch)

@@ -47,7 +47,8 @@ class _StopOnNaN(tf.keras.callbacks.Callback):
 
 
 def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_dataset: tf.data.Dataset,
-              train_steps: int, eval_steps: int, hparams: Dict[str, Any], best_model_path: str) -> Dict[str, Any]:
+              train_steps: int, eval_steps: int, hparams: Dict[str, Any], best_model_path: str,
+              extra_callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
     """``model.fit`` for up to ``train_steps`` steps, stopping early; the best model is saved.
 
     Keras hyperparameters: ``steps_per_epoch`` (default 100: validation and the early
@@ -64,7 +65,7 @@ def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_datase
     history = model.fit(
         train_dataset, validation_data=eval_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
         validation_steps=eval_steps, verbose=2,
-        callbacks=[diverged, early_stopping,
+        callbacks=[diverged, early_stopping, *extra_callbacks,
                    tf.keras.callbacks.ModelCheckpoint(best_model_path, monitor='val_loss', save_best_only=True)])
     if diverged.where:
         epoch, step = diverged.where
@@ -76,7 +77,9 @@ def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_datase
     best = min(range(len(losses)), key=losses.__getitem__)
     summary = {'epochs_run': len(losses), 'epochs_max': epochs, 'steps_per_epoch': steps_per_epoch,
                'best_epoch': best + 1, 'stopped_early': len(losses) < epochs,
-               **{k: float(v[best]) for k, v in history.history.items()}}
+               **{k: float(v[best]) for k, v in history.history.items()},
+               # Every epoch's numbers, for the run report's curves.
+               'history': {k: [float(x) for x in v] for k, v in history.history.items()}}
     logging.info('Keras fit: %s; best model saved to %s', summary, best_model_path)
     return summary
 

@@ -7,8 +7,9 @@ then copied into place.
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Callable, Dict
+from typing import Callable, Dict, Mapping, Optional
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
@@ -16,8 +17,14 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from components.trainer.input_fn import as_column
+from components.trainer.task import TaskSpec
 
 EXAMPLES_KEY = 'examples'
+# The SavedModel's folder for files of its own (TF Serving reads only its warmup file there).
+ASSETS_EXTRA_DIR = 'assets.extra'
+RAW_SCHEMA_FILE = 'schema.pbtxt'
+MODEL_DESCRIPTION_FILE = 'tke_model.json'
+MODEL_DESCRIPTION_VERSION = 1
 FeatureSpec = Dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
 
 
@@ -56,10 +63,51 @@ def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput,
     return receiver_fn
 
 
+def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput) -> Dict[str, str]:
+    """The files that make a serving model self-describing, by name under ``assets.extra/``.
+
+    A client (``tke predict``) needs what the model was trained on to build requests
+    and read answers: the raw schema it parses requests with (Transform's, label
+    included) and the task spec (task, label, class names, prediction key, input key).
+    Pushed models travel without the run that made them, so they carry both.
+    """
+    from google.protobuf import text_format
+
+    description = {
+        'format_version': MODEL_DESCRIPTION_VERSION,
+        'task': task.task,
+        'label_key': task.label_key,
+        'class_labels': list(task.class_labels),
+        'prediction_key': task.prediction_key,
+        'input_key': EXAMPLES_KEY,
+        'signature': tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY,
+        'raw_schema': RAW_SCHEMA_FILE,
+    }
+    return {
+        RAW_SCHEMA_FILE: text_format.MessageToString(tf_transform_output.raw_metadata.schema),
+        MODEL_DESCRIPTION_FILE: json.dumps(description, indent=1, sort_keys=True) + '\n',
+    }
+
+
+def write_assets_extra(saved_model_dir: str, files: Mapping[str, str]) -> None:
+    """Writes ``files`` (name -> text) into ``saved_model_dir/assets.extra/``."""
+    folder = os.path.join(saved_model_dir, ASSETS_EXTRA_DIR)
+    tf.io.gfile.makedirs(folder)
+    for name, text in files.items():
+        with tf.io.gfile.GFile(os.path.join(folder, name), 'w') as f:
+            f.write(text)
+
+
 def export_serving_model(estimator: tf.estimator.Estimator, receiver_fn: Callable, target_dir: str,
-                         scratch_dir: str) -> str:
-    exported = estimator.export_saved_model(scratch_dir, receiver_fn)
-    return move_tree(_as_str(exported), target_dir)
+                         scratch_dir: str, assets_extra: Optional[Mapping[str, str]] = None) -> str:
+    """Exports to ``scratch_dir``, adds ``assets_extra`` (name -> text), then moves it to ``target_dir``.
+
+    The extra files are written before the move, so a model in place is always complete with them.
+    """
+    exported = _as_str(estimator.export_saved_model(scratch_dir, receiver_fn))
+    if assets_extra:
+        write_assets_extra(exported, assets_extra)
+    return move_tree(exported, target_dir)
 
 
 def export_eval_model(estimator: tf.estimator.Estimator, receiver_fn: Callable, target_dir: str,

@@ -13,6 +13,7 @@ from pipelines.config import PipelineConfig
 from pipelines.local_runner import beam_args
 from pipelines.pipeline import create_pipeline
 from pipelines.report import latest_run
+from pipelines.report_html import write_report
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +61,12 @@ def test_drifted_housing_data_stops_before_transform(housing_csv, tmp_path, monk
     assert "column 'black'" in message
     assert "column 'chas'" in message
     assert "column 'rm'" in message
+    # The run report of the stopped run says why, in TFDV's words, feature by feature.
+    page = write_report(tmp_path / 'run').read_text()
+    assert 'failed at AnomalyGate' in page and 'No training in this run' in page
+    anomalies = page[page.index('Anomalies found by ExampleValidator'):page.index('Features of the')]
+    for feature in ('black', 'chas', 'rm'):
+        assert f'<b>{feature}</b>' in anomalies
 
 
 def test_new_category_stops_taxi(taxi_csv, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from components.trainer.adapter import FIT_SUMMARY_FILE, KERAS_SUBDIR
 from components.trainer.convert import BEST_MODEL_FILE
 from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
 from pipelines.report import latest_run
+from pipelines.report_html import REPORT_FILE
 from tests.conftest import run_tke
 
 pytestmark = pytest.mark.e2e
@@ -32,12 +33,13 @@ def runs(tmp_path_factory):
     fit = _run('--mode', 'keras-fit', '--canned-baseline', '--train-steps', '300', '--eval-steps', '5',
                '--hparam', 'steps_per_epoch=50', run_dir=run_dir)
     keras_file = Path(fit[1].model_run_uri) / KERAS_SUBDIR / BEST_MODEL_FILE
+    fit_page = (run_dir / REPORT_FILE).read_text()
     converted = _run('--keras-model', str(keras_file), '--eval-steps', '5', run_dir=run_dir)
-    return fit, converted, keras_file
+    return fit, converted, keras_file, fit_page, (run_dir / REPORT_FILE).read_text()
 
 
 def test_keras_fit_run_reports_keras_and_canned_side_by_side(runs):
-    (result, report), _, keras_file = runs
+    (result, report), _, keras_file, _, _ = runs
     assert report.state_of(CANNED_TRAINER_ID) == 'complete'
     assert report.state_of(CANNED_COMPARISON_ID) == 'complete'
     assert 'vs the pre-made linear Estimator' in result.stdout
@@ -51,7 +53,7 @@ def test_keras_fit_run_reports_keras_and_canned_side_by_side(runs):
 
 
 def test_kept_keras_file_converts_to_the_same_model(runs):
-    (_, fit_report), (_, report), _ = runs
+    (_, fit_report), (_, report), *_ = runs
     assert report.state_of('Transform') == 'cached'
     assert report.state_of('Trainer') == 'complete'
     assert report.state_of(CANNED_TRAINER_ID) is None
@@ -72,3 +74,13 @@ def test_keras_file_with_lambda_is_refused_before_the_run(tmp_path):
     assert result.returncode == 2
     assert 'plus_one (a Lambda layer' in result.stderr and '--allow-unsafe-keras-file' in result.stderr
     assert not (tmp_path / 'run' / 'metadata.sqlite').exists(), 'nothing ran'
+
+
+def test_reports_show_the_fit_by_epoch_the_canned_estimator_and_the_baseline(runs):
+    _, _, _, fit_page, converted_page = runs
+    assert 'loss against the epoch' in fit_page, 'keras-fit curves are per epoch'
+    assert '<th>pre-made Estimator</th>' in fit_page
+    # The second run is judged against the first (blessed) model: both columns and their difference.
+    assert '<th>last blessed model</th><th>difference</th>' in converted_page
+    assert 'at most 0.5 higher than the baseline model' in converted_page
+    assert '<td>2</td>' in converted_page.split('id="history"')[1]

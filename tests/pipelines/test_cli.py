@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import os
+
 from components.recipes.registry import recipe_names
+from components.trainer.progress import RECORD_ATTR as PROGRESS_RECORD_ATTR
+from components.trainer.progress import Progress
+from pipelines import cli
 from tests.conftest import run_tke
 
 
@@ -55,3 +62,63 @@ def test_a_full_disk_is_named_with_the_run_directory(tmp_path):
     assert message.startswith(f'the file system of the run directory {tmp_path} is full (')
     assert 'tke gc' in message and '--output' in message
     assert disk_full(ValueError('bad value'), tmp_path) is None  # a roomy disk, another error
+
+
+class _Terminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def _record(msg: str, *args, **extra) -> logging.LogRecord:
+    record = logging.LogRecord('absl', logging.INFO, __file__, 1, msg, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def _train(handler, steps) -> None:
+    handler.emit(_record('Component %s is running.', 'Trainer'))
+    for step in steps:
+        progress = Progress(step, 100, 0.5, 1000.0, (100 - step) / 10)
+        handler.emit(_record('training: %s', progress.line(), **{PROGRESS_RECORD_ATTR: progress}))
+    handler.emit(_record('Component %s is finished.', 'Trainer'))
+
+
+def test_training_progress_updates_one_line_on_a_terminal():
+    out = _Terminal(tty=True)
+    _train(cli._Progress(out), [10, 50, 100])
+    text = out.getvalue()
+    assert text.count('\n') == 1, 'one line, rewritten'
+    assert '\r  Trainer                          step 50/100 (50%), loss 0.5, 1,000 examples/s, 5 s left\x1b[K' in text
+    assert text.endswith('done          0.0 s\x1b[K\n')
+
+
+def test_training_progress_in_a_log_is_plain_lines_now_and_then():
+    out = _Terminal(tty=False)
+    _train(cli._Progress(out), [10, 50, 100])
+    lines = out.getvalue().splitlines()
+    # The first report, then none within 10 s, and the last one (100%) always.
+    assert [line for line in lines if 'training:' in line] == [
+        '    training: step 10/100 (10%), loss 0.5, 1,000 examples/s, 9 s left',
+        '    training: step 100/100 (100%), loss 0.5, 1,000 examples/s, 0 s left']
+    assert '\r' not in out.getvalue() and '\x1b' not in out.getvalue()
+
+
+def test_read_only_commands_default_to_the_run_directory_used_last(tmp_path):
+    for name, mtime in (('taxi', 100), ('housing', 300), ('text', 200)):
+        (tmp_path / 'runs' / name).mkdir(parents=True)
+        store = tmp_path / 'runs' / name / 'metadata.sqlite'
+        store.write_bytes(b'')
+        os.utime(store, (mtime, mtime))
+    assert cli.default_run_dir(tmp_path) == tmp_path / 'runs' / 'housing'
+    assert cli.default_run_dir(tmp_path / 'elsewhere') == tmp_path / 'elsewhere' / 'runs' / 'housing'
+
+
+def test_read_only_commands_refuse_a_folder_that_is_no_run_directory(tmp_path):
+    for command in ('runs', 'report', 'tensorboard'):
+        result = run_tke(command, str(tmp_path))
+        assert result.returncode == 2
+        assert f'{tmp_path} is not a run directory' in result.stderr

@@ -5,6 +5,7 @@ The Transform output is the session's small housing one (conftest.py), built wit
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from components.trainer import run_fn
 from components.trainer.adapter import ESTIMATOR_SUBDIR, TrainingDivergedError
 from pipelines.data import load_schema
 from tests.components.trainer.fn_args import trainer_fn_args as _fn_args
+from tests.components.trainer.progress_records import progress_records
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
@@ -37,8 +39,19 @@ def _kernel(saved_model_dir: str) -> np.ndarray:
 def trained(housing_trainer_inputs, tmp_path_factory):
     work = tmp_path_factory.mktemp('run-fn')
     fn_args = _fn_args(housing_trainer_inputs, work, 60, HOUSING.trainer_config())
-    run_fn(fn_args)
+    with progress_records() as progress:
+        run_fn(fn_args)
+    fn_args.progress = progress
     return fn_args
+
+
+def test_reports_progress_up_to_the_last_step(trained):
+    progress = trained.progress
+    assert progress[0].step <= 2 and progress[-1].step == 60 == progress[-1].total_steps
+    assert progress[-1].fraction == 1.0
+    # The loss is the Estimator's training loss; the rate needs two reports.
+    assert all(p.loss is not None and p.loss > 0 for p in progress)
+    assert len(progress) >= 2 and progress[-1].examples_per_sec > 0
 
 
 def test_trains_the_requested_steps_with_checkpoints_in_model_run_dir(trained):
@@ -57,6 +70,11 @@ def test_exports_serving_and_eval_models(trained, housing_csv):
     serialized = examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key])
     out = model.signatures['regression'](inputs=tf.constant(serialized))['outputs'].numpy()
     assert out.shape == (3, 1) and np.all(np.isfinite(out))
+    # The model describes itself for tke predict: its task and the raw schema a client sends.
+    extra = Path(trained.serving_model_dir) / 'assets.extra'
+    description = json.loads((extra / 'tke_model.json').read_text())
+    assert description['task'] == 'regression' and description['label_key'] == 'medv'
+    assert 'name: "crim"' in (extra / 'schema.pbtxt').read_text()
 
 
 def test_users_own_builder_by_dotted_path(housing_trainer_inputs, tmp_path):

@@ -23,7 +23,9 @@ from components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE
 from components.trainer.convert import BEST_MODEL_FILE
 from components.trainer.keras_file import UnsafeKerasFileError
 from pipelines.data import load_schema
+from pipelines.run_details import training_curves
 from tests.components.trainer.fn_args import trainer_fn_args
+from tests.components.trainer.progress_records import progress_records
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
 
@@ -58,8 +60,21 @@ def fitted(housing_trainer_inputs, tmp_path_factory):
     work = tmp_path_factory.mktemp('keras-fit')
     config = HOUSING.trainer_config(mode=KERAS_FIT_MODE, hparams={'steps_per_epoch': 40, 'early_stopping_patience': 2})
     fn_args = trainer_fn_args(housing_trainer_inputs, work, 400, config)
-    run_fn(fn_args)
+    with progress_records() as progress:
+        run_fn(fn_args)
+    fn_args.progress = progress
     return fn_args
+
+
+def test_keras_fit_reports_progress_and_keeps_every_epoch_for_the_curves(fitted):
+    assert fitted.progress and fitted.progress[-1].total_steps == 400
+    # Early stopping may end the fit before step 400; the last report is where it ended.
+    summary = json.loads((Path(fitted.model_run_dir) / KERAS_SUBDIR / FIT_SUMMARY_FILE).read_text())
+    assert fitted.progress[-1].step == summary['epochs_run'] * summary['steps_per_epoch']
+    assert len(summary['history']['val_loss']) == summary['epochs_run']
+    curves = {c.metric: c for c in training_curves(fitted.model_run_dir)}
+    assert {'loss', 'rmse'} <= set(curves)
+    assert curves['loss'].x_label == 'epoch' and len(curves['loss'].eval) == summary['epochs_run']
 
 
 def test_keras_fit_keeps_the_best_model_and_its_numbers(fitted):
