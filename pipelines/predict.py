@@ -237,7 +237,8 @@ def to_examples(rows: Iterable[Row], schema: schema_pb2.Schema, rules: Mapping[s
                 feature.float_list.value.append(float(value.strip()))
             else:
                 feature.bytes_list.value.append(value.encode('utf-8'))
-        out.append(example.SerializeToString())
+        # Deterministic: the map of features in key order, the same bytes for the same row.
+        out.append(example.SerializeToString(deterministic=True))
     return out
 
 

@@ -52,6 +52,8 @@ class PipelineRun:
     run_dir: Path
     first: CliRun
     second: CliRun
+    # report.html after the two runs (other tests add runs to the directory later).
+    report_page: str = ''
 
 
 @pytest.fixture(scope='session')
@@ -65,7 +67,8 @@ def housing_run(tmp_path_factory) -> PipelineRun:
         log = (run_dir / 'tke.log').read_text()[-5000:] if (run_dir / 'tke.log').exists() else ''
         pytest.fail(f'housing pipeline failed:\n{first.stdout}\n{first.stderr}\n--- log tail ---\n{log}')
     second = run_tke(*args)
-    return PipelineRun(run_dir, first, second)
+    page = run_dir / 'report.html'
+    return PipelineRun(run_dir, first, second, page.read_text() if page.exists() else '')
 
 
 def csv_rows(path: Path, limit: int) -> List[Dict[str, str]]:
