@@ -410,8 +410,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     recipe = pipeline_config.recipe
     print(f'Recipe {recipe.name}: {recipe.description}')
+    train_steps, why = pipeline_config.train_steps_and_why()
     print(f'  data: {pipeline_config.data_root} ({len(data.files)} file(s), {data.rows} rows); '
-          f'{pipeline_config.resolved_train_steps()} train steps, '
+          f'{train_steps} train steps ({why}), '
           f'{pipeline_config.resolved_eval_steps()} eval steps; beam {pipeline_config.beam_pipeline_args[0]}')
     from pipelines.serving import set_aside_incomplete
 

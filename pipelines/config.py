@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from components.recipes.registry import Recipe, load_recipe
 from components.trainer.config import TrainerConfig
@@ -68,6 +69,9 @@ class PipelineConfig:
       runtime_parameters: train steps, eval steps and data root become RuntimeParameters
         of the compiled Kubeflow / Vertex spec (LocalDagRunner does not support them).
       cloud: pipeline image and scale-out (Dataflow, Vertex AI Training, Vertex endpoint).
+      data_rows: how many rows the data holds (tke run's data check counts them); with a
+        recipe's ``train_epochs``, the default train steps follow it. None (compiling for a
+        cluster, where the data is not read): the recipe's ``train_steps``.
       canned_baseline: also train the recipe's pre-made Estimator (``Recipe.canned_estimator``:
         LinearRegressor/LinearClassifier or the DNN ones) on the same Transform output, and
         evaluate the Keras model against it side by side (a second Evaluator; it gates nothing).
@@ -93,6 +97,7 @@ class PipelineConfig:
     runtime_parameters: bool = False
     cloud: CloudConfig = field(default_factory=CloudConfig)
     canned_baseline: bool = False
+    data_rows: Optional[int] = None
 
     @property
     def name(self) -> str:
@@ -142,7 +147,28 @@ class PipelineConfig:
         return EvalSplitConfig(train_buckets=train, eval_buckets=eval_)
 
     def resolved_train_steps(self) -> int:
-        return self.train_steps if self.train_steps is not None else self.recipe.train_steps
+        return self.train_steps_and_why()[0]
+
+    def train_steps_and_why(self) -> Tuple[int, str]:
+        """The train steps, and where they come from (``tke run`` shows it in its first lines).
+
+        Asked-for steps win; else, with the recipe's ``train_epochs`` and the data's row
+        count, enough steps for that many passes over the expected training rows (the hash
+        split's train share), never fewer than the recipe's ``train_steps``.
+        """
+        if self.train_steps is not None:
+            return self.train_steps, 'as asked'
+        recipe = self.recipe
+        if recipe.train_epochs is None or self.data_rows is None:
+            return recipe.train_steps, f"the recipe's {recipe.train_steps}"
+        split = self.resolved_split()
+        train_rows = round(self.data_rows * split.train_buckets / (split.train_buckets + split.eval_buckets))
+        batch = self.trainer_config.batch_size
+        for_epochs = math.ceil(recipe.train_epochs * train_rows / batch)
+        epochs = f'{recipe.train_epochs:g} epoch(s) of ~{train_rows:,} train rows at batch {batch}'
+        if for_epochs <= recipe.train_steps:
+            return recipe.train_steps, f"the recipe's least; {epochs} would be {for_epochs}"
+        return for_epochs, epochs
 
     def resolved_eval_steps(self) -> int:
         return self.eval_steps if self.eval_steps is not None else self.recipe.eval_steps

@@ -155,6 +155,7 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
         warm_start=config.warm_start,
         anomaly_gate=config.anomaly_gate,
         canned_baseline=config.canned_baseline,
+        data_rows=summary.rows,
     )
     return pipeline_config, paths, summary
 

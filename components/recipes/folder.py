@@ -49,8 +49,9 @@ _REQUIRED = ('task', 'label_key', 'preprocessing_fn', 'model_builder', 'gate')
 _PATH_KEYS = ('preprocessing_fn', 'model_builder', 'weight_labels')
 _GATE_KEYS = ('metric', 'higher_is_better', 'bound', 'change_tolerance')
 _KEYS = {'name', 'description', 'task', 'label_key', 'transformed_label_key', 'preprocessing_fn', 'model_builder',
-         'gate', 'prediction_key', 'class_labels', 'train_steps', 'eval_steps', 'hparams', 'slice_features',
-         'weight_labels', 'data_format', 'canned_estimator', 'split_buckets', 'schema', 'data', 'transform'}
+         'gate', 'prediction_key', 'class_labels', 'train_steps', 'train_epochs', 'eval_steps', 'hparams',
+         'slice_features', 'weight_labels', 'data_format', 'canned_estimator', 'split_buckets', 'schema', 'data',
+         'transform'}
 
 
 def _read_toml(path: Path) -> Dict[str, Any]:

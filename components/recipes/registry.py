@@ -77,6 +77,10 @@ class Recipe:
     class_labels: Tuple[str, ...] = ()
     train_steps: int = 1000
     eval_steps: int = 100
+    # With train_epochs, the default train steps follow the data: at least train_steps, and
+    # enough for train_epochs passes over the training rows (PipelineConfig.data_rows; tke
+    # run's data check counts them), so a bigger table trains on all of it.
+    train_epochs: Optional[float] = None
     hparams: Dict[str, Any] = field(default_factory=dict)
     # Raw features TFMA slices metrics by (besides the overall slice).
     slice_features: Tuple[str, ...] = ()
@@ -105,6 +109,8 @@ class Recipe:
         if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
             raise ValueError(f'recipe {self.name!r}: split_buckets {self.split_buckets!r} must be two positive '
                              'bucket counts (train, eval)')
+        if self.train_epochs is not None and not self.train_epochs > 0:
+            raise ValueError(f'recipe {self.name!r}: train_epochs must be positive, got {self.train_epochs!r}')
         if self.task not in TASKS:
             raise ValueError(f'recipe {self.name!r}: task {self.task!r} is not one of {TASKS}')
         if self.canned_estimator not in CANNED_ESTIMATORS:

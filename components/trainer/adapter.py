@@ -23,7 +23,7 @@ from tfx import v1 as tfx
 from components.trainer import canned, cluster, export
 from components.trainer import estimator as est
 from components.trainer.checkpoints import intact_latest_checkpoint
-from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from components.trainer.config import CANNED_MODE, DEFAULT_BATCH_SIZE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
 from components.trainer.convert import BEST_MODEL_FILE, TrainingDivergedError, convert_keras_file, fit_keras
 from components.trainer.input_fn import make_input_fn
 from components.trainer.keras_file import check_keras_file
@@ -175,7 +175,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
 def _batch_sizes(hparams: Dict[str, Any]) -> Tuple[int, int]:
     """Training and evaluation batch sizes (hparams ``batch_size``, ``eval_batch_size``)."""
-    batch_size = int(hparams.get('batch_size', 64))
+    batch_size = int(hparams.get('batch_size', DEFAULT_BATCH_SIZE))
     return batch_size, int(hparams.get('eval_batch_size', batch_size))
 
 

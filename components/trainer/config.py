@@ -31,6 +31,10 @@ CANNED_MODE = 'canned'
 MODES = (ESTIMATOR_MODE, KERAS_FIT_MODE, KERAS_FILE_MODE, CANNED_MODE)
 
 
+# hparams without batch_size train in batches of this many examples.
+DEFAULT_BATCH_SIZE = 64
+
+
 @dataclass
 class TrainerConfig:
     """What ``run_fn`` needs beyond ``fn_args``: the problem, the model and the cadence.
@@ -76,6 +80,10 @@ class TrainerConfig:
     mode: str = ESTIMATOR_MODE
     keras_model_path: Optional[str] = None
     allow_unsafe_keras_file: bool = False
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.hparams.get('batch_size', DEFAULT_BATCH_SIZE))
 
     def __post_init__(self) -> None:
         if isinstance(self.task, dict):  # from JSON (custom_config)

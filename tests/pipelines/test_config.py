@@ -38,3 +38,28 @@ def test_steps_must_be_positive():
 def test_the_split_follows_the_recipe():
     text = dataclasses.replace(get_recipe('text'))
     assert PipelineConfig(recipe=text, pipeline_root='/tmp/r').resolved_split().train_buckets == 4
+
+
+def test_train_steps_follow_the_data_with_the_recipes_epochs():
+    taxi = get_recipe('taxi')  # train_steps 500 at least, one epoch; batches of 256; split 2:1
+    assert taxi.train_epochs == 1.0 and taxi.trainer_config().batch_size == 256
+    # 15k rows: ~10k train rows are 40 steps of 256: the recipe's 500 stand.
+    small = PipelineConfig(recipe=taxi, pipeline_root='/p', data_rows=15_000)
+    assert small.train_steps_and_why() == (500, "the recipe's least; 1 epoch(s) of ~10,000 train rows at batch 256 "
+                                                 'would be 40')
+    # 1.5M rows: ~1M train rows, one pass is 3,907 steps.
+    big = PipelineConfig(recipe=taxi, pipeline_root='/p', data_rows=1_500_000)
+    assert big.train_steps_and_why() == (3907, '1 epoch(s) of ~1,000,000 train rows at batch 256')
+    assert big.resolved_train_steps() == 3907
+    # Asked-for steps win; no row count (compiling for a cluster): the recipe's steps.
+    assert PipelineConfig(recipe=taxi, pipeline_root='/p', data_rows=1_500_000,
+                          train_steps=100).train_steps_and_why() == (100, 'as asked')
+    assert PipelineConfig(recipe=taxi, pipeline_root='/p').train_steps_and_why() == (500, "the recipe's 500")
+    # A recipe without epochs keeps its fixed steps whatever the data.
+    housing = PipelineConfig(recipe='housing', pipeline_root='/p', data_rows=10_000_000)
+    assert housing.resolved_train_steps() == get_recipe('housing').train_steps
+
+
+def test_train_epochs_must_be_positive():
+    with pytest.raises(ValueError, match='train_epochs must be positive'):
+        dataclasses.replace(get_recipe('taxi'), train_epochs=0)

@@ -88,11 +88,12 @@ def test_a_recipe_folder(tmp_path):
     folder = tmp_path / 'wine_folder'
     shutil.copytree(WINE_RECIPE, folder)
     (folder / 'recipe.toml').write_text((folder / 'recipe.toml').read_text().replace(
-        'data = "../data/wine"', 'data = "rows"'))
+        'data = "../data/wine"', 'data = "rows"').replace('train_steps = 300', 'train_steps = 300\ntrain_epochs = 2.5'))
     shutil.copytree(REPO_ROOT / 'examples' / 'data' / 'wine', folder / 'rows')
     try:
         recipe = load_recipe(str(folder))
         assert recipe.name == 'wine' and recipe.root == folder and recipe.data_dir == folder / 'rows'
+        assert recipe.train_steps == 300 and recipe.train_epochs == 2.5
         # The folder's own modules, under the folder's name.
         assert recipe.preprocessing_fn == 'wine_folder.preprocessing.preprocessing_fn'
         assert recipe.model_builder == 'wine_folder.model.build'
