@@ -1,0 +1,178 @@
+"""The fast CSV ExampleGen executor: one process, no Beam.
+
+Why no Beam: turning CSV into gzipped tf.Examples is one pass of I/O and encoding, with
+no grouping anywhere. CsvExampleGen spends its time in Beam's per-element overhead (a
+Python call per line to read it, parse it, type it, build the proto, hash it, reshuffle
+it, serialize it): 276 s for 1.5M taxi rows, where Arrow's CSV reader and tfx_bsl's C++
+batch encoder do the same work in a tenth of that on one core. Here each block of rows
+goes through Arrow and C++ as a whole; Python runs per row only for the hash and the
+write call.
+
+What it writes is what CsvExampleGen writes, byte for byte up to record order: the same
+column types (inferred over the whole input split), the same values, the same split of
+each row (SHA-256 of the deterministic serialization modulo the hash buckets, or of the
+``partition_feature_name`` feature), gzipped TFRecords under ``Split-<name>/``, and the
+artifact's ``split_names``, ``payload_format`` and (when set) ``file_format``. Span,
+version and input fingerprint are recorded by ExampleGen's file-based driver, which this
+component keeps. Records are written in file order, not shuffled as Beam's Reshuffle
+leaves them; downstream readers shuffle with a buffer anyway.
+
+Rows are spread round-robin over several files per split when the split is large, one
+per ``ROWS_PER_SHARD`` rows: a gzipped file cannot be split, so a downstream Beam job
+reads each file in one worker.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import os
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import tensorflow as tf
+from absl import logging
+from google.protobuf import json_format
+from tfx import types
+
+# No public tfx.v1 counterparts: ExampleGen's own helpers for split names, the payload and file
+# format properties, and the executor base class the Beam launcher expects.
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_component_specs
+
+from components.fast_example_gen import reader
+from components.fast_example_gen.encoder import CanonicalExampleEncoder
+
+ROWS_PER_SHARD = 500_000
+FILE_NAME = 'data_tfrecord'
+
+
+class _SplitWriter:
+    """Gzipped TFRecord files of one split, rows dealt round-robin over ``num_shards`` files."""
+
+    def __init__(self, split_uri: str, num_shards: int) -> None:
+        tf.io.gfile.makedirs(split_uri)
+        options = tf.io.TFRecordOptions(compression_type='GZIP')
+        self._writers = [
+            tf.io.TFRecordWriter(os.path.join(split_uri, f'{FILE_NAME}-{i:05d}-of-{num_shards:05d}.gz'), options)
+            for i in range(num_shards)]
+        self.rows = 0
+
+    def write(self, record: bytes) -> None:
+        self._writers[self.rows % len(self._writers)].write(record)
+        self.rows += 1
+
+    def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+
+
+def _partition_keys(name: str, types_: Dict[str, reader.ColumnType]) -> Callable[[Dict[str, Any]], List[bytes]]:
+    """For ``partition_feature_name``: each row's key, that feature's deterministic serialization.
+
+    The checks are ExampleGen's (``_GeneratePartitionKey``), made once per column instead of per row.
+    """
+    if name not in types_:
+        raise ValueError(f'partition_feature_name {name!r} is not a column of the CSV (columns: {sorted(types_)})')
+    if types_[name] == reader.ColumnType.UNKNOWN:
+        raise ValueError(f'partition_feature_name {name!r}: the column has no value in any row')
+    if types_[name] == reader.ColumnType.FLOAT:
+        raise ValueError(f'partition_feature_name {name!r} is a float column; only integer and text columns '
+                         'can partition')
+
+    def keys(single: Dict[str, Any]) -> List[bytes]:
+        return [tf.train.Example.FromString(one).features.feature[name].SerializeToString(deterministic=True)
+                for one in single[name].to_pylist()]
+    return keys
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """CSV files -> gzipped tf.Example splits, as CsvExampleGen's executor writes them."""
+
+    block_size = reader.DEFAULT_BLOCK_SIZE
+
+    def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],  # noqa: N802
+           exec_properties: Dict[str, Any]) -> None:
+        """Reads the input splits, writes the output splits, sets the artifact's properties."""
+        input_config = json_format.Parse(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+                                         example_gen_pb2.Input())
+        output_config = json_format.Parse(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
+                                          example_gen_pb2.Output())
+        payload_format = exec_properties.get(standard_component_specs.OUTPUT_DATA_FORMAT_KEY)
+        if payload_format not in (None, example_gen_pb2.FORMAT_TF_EXAMPLE):
+            raise ValueError(f'fast CSV ExampleGen writes tf.Examples only; output_data_format is '
+                             f'{example_gen_pb2.PayloadFormat.Name(payload_format)}: use tfx.components.CsvExampleGen')
+        file_format = exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY,
+                                          example_gen_pb2.FILE_FORMAT_UNSPECIFIED)
+        if file_format not in (example_gen_pb2.FILE_FORMAT_UNSPECIFIED, example_gen_pb2.FORMAT_TFRECORDS_GZIP):
+            raise ValueError(f'fast CSV ExampleGen writes gzipped TFRecords only; output_file_format is {file_format}')
+        input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+        examples = output_dict[standard_component_specs.EXAMPLES_KEY]
+        # Validates the configs with ExampleGen's own rules and messages.
+        split_names = example_gen_utils.generate_output_split_names(input_config, output_config)
+        for artifact in examples:  # first: the split folders are found through it
+            artifact.split_names = artifact_utils.encode_split_names(split_names)
+
+        if output_config.split_config.splits:
+            buckets: Optional[List[int]] = []
+            for split in output_config.split_config.splits:
+                buckets.append((buckets[-1] if buckets else 0) + split.hash_buckets)
+            jobs = [(input_config.splits[0].pattern, split_names)]
+        else:
+            buckets = None
+            jobs = [(split.pattern, [name]) for split, name in zip(input_config.splits, split_names, strict=True)]
+
+        for pattern, names in jobs:
+            self._convert_split(input_base, pattern, names, buckets, output_config.split_config, examples)
+
+        for artifact in examples:
+            if payload_format is not None:
+                examples_utils.set_payload_format(artifact, payload_format)
+            if file_format:
+                examples_utils.set_file_format(artifact, 'tfrecords_gzip')
+
+    def _convert_split(self, input_base: str, pattern: str, names: List[str], buckets: Optional[List[int]],
+                       split_config: example_gen_pb2.SplitConfig, examples: List[types.Artifact]) -> None:
+        """One input split: infer types (pass 1), then encode, hash and write (pass 2)."""
+        started = time.monotonic()
+        files = reader.data_files(input_base, pattern)
+        column_names = reader.check_same_header(files)
+        column_types, num_rows = reader.infer_column_types(files, column_names, self.block_size)
+        if num_rows == 0:
+            raise ValueError(f'{os.path.join(input_base, pattern)}: the {len(files)} file(s) have a header but no '
+                             f'data row: {", ".join(files)}')
+        logging.info('Fast CSV ExampleGen: %d rows in %d file(s) under %s; column types %s (%.1f s)', num_rows,
+                     len(files), pattern, {n: t.name for n, t in column_types.items()}, time.monotonic() - started)
+
+        total = buckets[-1] if buckets else 1
+        shares = ([(b - a) / total for a, b in zip([0] + buckets[:-1], buckets, strict=True)] if buckets else [1.0])
+        writers = [_SplitWriter(artifact_utils.get_split_uri(examples, name),
+                                max(1, math.ceil(num_rows * share / ROWS_PER_SHARD)))
+                   for name, share in zip(names, shares, strict=True)]
+        keys_of = (_partition_keys(split_config.partition_feature_name, column_types)
+                   if buckets and split_config.HasField('partition_feature_name') else None)
+        encoder = CanonicalExampleEncoder()
+        sha256 = hashlib.sha256
+        from_bytes = int.from_bytes
+        try:
+            for path in files:
+                for batch in reader.iter_blocks(path, column_names, self.block_size):
+                    records, single = encoder.encode(reader.feature_columns(batch, column_types))
+                    if buckets is None:
+                        write = writers[0].write
+                        for record in records:
+                            write(record)
+                        continue
+                    keys = keys_of(single) if keys_of else records
+                    for key, record in zip(keys, records, strict=True):
+                        writers[bisect.bisect(buckets, from_bytes(sha256(key).digest(), 'big') % total)].write(record)
+        finally:
+            for writer in writers:
+                writer.close()
+        seconds = time.monotonic() - started
+        counts = ', '.join(f'{name} {w.rows}' for name, w in zip(names, writers, strict=True))
+        logging.info('Fast CSV ExampleGen: wrote %s in %.1f s (%.0f rows/s)', counts, seconds, num_rows / seconds)
