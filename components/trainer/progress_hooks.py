@@ -8,7 +8,8 @@ from components.trainer.progress import ProgressMeter
 
 
 class ProgressHook(tf.compat.v1.train.SessionRunHook):
-    """Estimator modes: reads the global step and the training loss when a report is due.
+    """Estimator modes: reads the global step and the training loss of every step (two scalars
+    the step computes anyway); the meter decides when to report.
 
     The loss is the one the Estimator adds to ``GraphKeys.LOSSES`` (the EstimatorSpec's),
     so canned and converted Keras models report the same number TensorBoard shows.
@@ -16,6 +17,7 @@ class ProgressHook(tf.compat.v1.train.SessionRunHook):
 
     def __init__(self, meter: ProgressMeter) -> None:
         self.meter = meter
+        self._last: tuple[int, float | None] | None = None
 
     def begin(self) -> None:
         self._global_step = tf.compat.v1.train.get_global_step()
@@ -23,8 +25,6 @@ class ProgressHook(tf.compat.v1.train.SessionRunHook):
         self._loss = losses[-1] if losses else None
 
     def before_run(self, run_context):
-        if not self.meter.due():
-            return None
         fetches = {'step': self._global_step}
         if self._loss is not None:
             fetches['loss'] = self._loss
@@ -32,16 +32,15 @@ class ProgressHook(tf.compat.v1.train.SessionRunHook):
 
     def after_run(self, run_context, run_values) -> None:
         results = run_values.results
-        if results:
-            # The value read during a step is the count before the step's own increment.
-            self.meter.update(int(results['step']) + 1, results.get('loss'))
+        # The value read during a step is the count before the step's own increment.
+        self._last = (int(results['step']) + 1, results.get('loss'))
+        if self.meter.due():
+            self.meter.update(*self._last)
 
     def end(self, session) -> None:
-        step = int(session.run(self._global_step))
-        last = self.meter.reported
-        if last is None or last.step != step:
-            # The loss of the last report: computing one now would read another batch.
-            self.meter.update(step, last.loss if last else None, force=True)
+        reported = self.meter.reported
+        if self._last is not None and (reported is None or reported.step != self._last[0]):
+            self.meter.update(*self._last, force=True)
 
 
 class ProgressCallback(tf.keras.callbacks.Callback):
