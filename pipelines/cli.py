@@ -481,20 +481,22 @@ def _quiet_tensorflow() -> None:
     logging.getLogger('tensorboard').setLevel(logging.ERROR)  # event-file notes irrelevant to a report
 
 
-def _not_a_run_dir(run_dir: Path) -> bool:
-    """Says so (before any heavy import) when ``run_dir`` has no metadata store."""
+def _run_dir(args: argparse.Namespace) -> Optional[Path]:
+    """RUN_DIR of a read-only command (or the default), or None, having said why, when it has no
+    metadata store; checked before TensorFlow is imported, so a wrong folder fails at once."""
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
     if (run_dir / 'metadata.sqlite').is_file():
-        return False
+        _quiet_tensorflow()
+        return run_dir
     print(f'tke: error: {run_dir} is not a run directory: it has no metadata.sqlite (tke run writes one)',
           file=sys.stderr)
-    return True
+    return None
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
-    if _not_a_run_dir(run_dir):
+    run_dir = _run_dir(args)
+    if run_dir is None:
         return EXIT_BAD_INPUT
-    _quiet_tensorflow()
     from pipelines.report_html import ReportError, write_report
 
     try:
@@ -506,11 +508,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
-    metadata_path = run_dir / 'metadata.sqlite'
-    if _not_a_run_dir(run_dir):
+    run_dir = _run_dir(args)
+    if run_dir is None:
         return EXIT_BAD_INPUT
-    _quiet_tensorflow()
+    metadata_path = run_dir / 'metadata.sqlite'
     from pipelines.report import all_runs, pipeline_names
 
     print(f'{run_dir.resolve()}:')
@@ -536,10 +537,9 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _cmd_tensorboard(args: argparse.Namespace) -> int:
     import subprocess
 
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
-    if _not_a_run_dir(run_dir):
+    run_dir = _run_dir(args)
+    if run_dir is None:
         return EXIT_BAD_INPUT
-    _quiet_tensorflow()
     from pipelines.tensorboard import tensorboard_command, training_logdirs
     try:
         logdirs = training_logdirs(run_dir.resolve())

@@ -35,6 +35,16 @@ class DataSummary:
     bytes: int
 
 
+def read_header(reader, where: object, error: type = DataError) -> List[str]:
+    """The first row of a ``csv.reader``; ``error`` naming ``where`` when there is none or it does not read."""
+    try:
+        return next(reader)
+    except StopIteration:
+        raise error(f'{where}: the file is empty (no header row)') from None
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise error(f'{where}: unreadable header: {e}') from e
+
+
 def load_schema(path: str | Path) -> schema_pb2.Schema:
     path = Path(path)
     if not path.is_file():
@@ -97,12 +107,7 @@ def validate_csv_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Sc
     for path in files:
         with path.open(newline='', encoding='utf-8') as f:
             reader = csv.reader(f)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise DataError(f'{path}: the file is empty (no header row)') from None
-            except (csv.Error, UnicodeDecodeError) as e:
-                raise DataError(f'{path}: unreadable header: {e}') from e
+            header = read_header(reader, path)
             missing = [name for name in rules if name not in header]
             if missing:
                 raise DataError(

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from components.recipes.generic.roles import MISSING_TOKENS, Roles
 from components.recipes.registry import MetricGate
 from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION, TASKS
+from pipelines.data import read_header
 
 GENERIC_PREPROCESSING_FN = 'components.recipes.generic.preprocessing.preprocessing_fn'
 GENERIC_MODEL_BUILDER = 'components.recipes.generic.model.build'
@@ -181,12 +182,7 @@ def scan(files: Sequence[Path]) -> Tuple[List[str], Dict[str, Column], int]:
     for index, path in enumerate(files):
         with path.open(newline='', encoding='utf-8') as f:
             reader = csv.reader(f)
-            try:
-                first = next(reader)
-            except StopIteration:
-                raise InitError(f'{path}: the file is empty (no header row)') from None
-            except (csv.Error, UnicodeDecodeError) as e:
-                raise InitError(f'{path}: unreadable header: {e}') from e
+            first = read_header(reader, path, InitError)
             if not header:
                 header = [h.strip() for h in first]
                 duplicates = sorted(n for n, c in Counter(header).items() if c > 1)

@@ -28,7 +28,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.recipes.registry import read_schema
 from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
-from pipelines.data import DataError, check_cells, column_rules
+from pipelines.data import DataError, check_cells, column_rules, read_header
 from pipelines.serving import incomplete_reason, newest_complete, versions
 
 # What components/trainer/export.py writes (not imported: it loads TensorFlow Model Analysis).
@@ -148,13 +148,7 @@ def _newest(serving_dir: Path, what: str) -> Path:
 def read_csv_rows(f: TextIO, name: str, rules: Mapping[str, Tuple[int, bool]]) -> List[Row]:
     """Rows of a CSV stream with a header row, numbered as the data check does (the header is row 1)."""
     reader = csv.reader(f)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError(f'{name}: empty (no header row)') from None
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise DataError(f'{name}: unreadable header: {e}') from e
-    header = [column.strip() for column in header]
+    header = [column.strip() for column in read_header(reader, name)]
     missing = [column for column, (_, required) in rules.items() if required and column not in header]
     if missing:
         raise DataError(f'{name}: header lacks the required column(s) {missing}; the model takes '

@@ -68,11 +68,12 @@ class SplitStatistics:
     features: List[FeatureSummary]
 
 
-def _split_dirs(uri: str) -> Dict[str, Path]:
-    """``Split-<name>`` folders of an artifact, by split name (train first)."""
+def _split_files(uri: str, name: str) -> List[Tuple[str, Path]]:
+    """(split, ``Split-<split>/<name>``) of an artifact where the file exists, train first."""
     root = Path(uri)
-    found = {p.name[len('Split-'):]: p for p in root.glob('Split-*') if p.is_dir()} if root.is_dir() else {}
-    return dict(sorted(found.items(), key=lambda kv: (kv[0] != 'train', kv[0])))
+    found = {p.name[len('Split-'):]: p / name for p in root.glob('Split-*') if (p / name).is_file()} \
+        if root.is_dir() else {}
+    return sorted(found.items(), key=lambda kv: (kv[0] != 'train', kv[0]))
 
 
 def read_statistics(statistics_uri: str) -> List[SplitStatistics]:
@@ -81,10 +82,7 @@ def read_statistics(statistics_uri: str) -> List[SplitStatistics]:
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
     out = []
-    for split, folder in _split_dirs(statistics_uri).items():
-        path = folder / STATS_FILE
-        if not path.is_file():
-            continue
+    for split, path in _split_files(statistics_uri, STATS_FILE):
         stats = tfdv.load_stats_binary(str(path))
         if not stats.datasets:
             continue
@@ -139,10 +137,7 @@ def read_anomalies(anomalies_uri: str) -> List[Anomaly]:
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     found = []
-    for split, folder in _split_dirs(anomalies_uri).items():
-        path = folder / ANOMALIES_FILE
-        if not path.is_file():
-            continue
+    for split, path in _split_files(anomalies_uri, ANOMALIES_FILE):
         # TFDV has a text loader only; the binary proto is read with tensorflow_metadata's own class.
         anomalies = anomalies_pb2.Anomalies.FromString(path.read_bytes())
         for feature, info in sorted(anomalies.anomaly_info.items()):

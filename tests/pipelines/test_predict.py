@@ -152,7 +152,7 @@ def test_run_dir_without_a_complete_model_is_a_clear_error(tmp_path):
     ('x,n\n1,1\n1\n', r'rows\.csv, row 3: 1 fields, the header has 2'),
     ('n,s\n1,a\n', r"rows\.csv: header lacks the required column\(s\) \['x'\]"),
     ('x,n\n', 'no rows to predict'),
-    ('', r'rows\.csv: empty'),
+    ('', r'rows\.csv: the file is empty \(no header row\)'),
 ])
 def test_bad_csv_rows_name_row_and_column(text, message):
     with pytest.raises(DataError, match=message):

@@ -1,0 +1,201 @@
+"""The taxi pipeline at N times the shipped data: per-component times beside each Beam
+component's single-pass limit, measured in the same run, and the peak memory of the run.
+
+For each N (``--copies 1,10,100``; 1000 on request) it writes N copies of the taxi CSV
+(``trip_start_timestamp`` shifted by a year per copy, so no two rows are equal and the hash
+split sees new rows), runs ``tke run --recipe taxi`` on them from a fresh run directory as
+a user would (a subprocess, recipe defaults; train steps follow the data), samples the RSS
+of that process and all its children every 0.2 s, and reads each component's time from
+ML Metadata. Then, on the same data and the run's own artifacts, the limit of each Beam
+component's work done plainly in one process:
+
+  ExampleGen     pyarrow's CSV reader + tfx_bsl's RecordBatchToExamples, one gzipped file
+  StatisticsGen  TFDV's in-memory statistics on the whole table as one Arrow RecordBatch
+  Transform      the run's transform graph applied to ExampleGen's examples in batches of 4,096
+  Evaluator      the pushed model's serving_default over the eval examples in batches of 4,096
+
+Ratios, not seconds, are what to compare (these machines are noisy).
+
+    .venv/bin/python bench/scale.py [--copies 1,10,100] [--work DIR] [--json FILE] [--no-limits]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import psutil
+
+from components.recipes import get_recipe
+from pipelines.report import latest_run
+
+YEAR = 365 * 24 * 3600
+BATCH = 4096
+BEAM_COMPONENTS = ('CsvExampleGen', 'StatisticsGen', 'Transform', 'Evaluator')
+
+
+def make_data(folder: Path, copies: int) -> int:
+    """``copies`` CSV files of the taxi data, timestamps shifted per copy; returns the rows."""
+    source = get_recipe('taxi').data_dir / 'chicago_taxi.csv'
+    with source.open(newline='') as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = list(reader)
+    column = header.index('trip_start_timestamp')
+    folder.mkdir(parents=True)
+    for i in range(copies):
+        with (folder / f'taxi_{i:04d}.csv').open('w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            for row in rows:
+                if row[column]:
+                    row = [*row[:column], str(int(row[column]) + i * YEAR), *row[column + 1:]]
+                writer.writerow(row)
+    return len(rows) * copies
+
+
+class PeakRss:
+    """The largest summed RSS of a process and all its children, sampled."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.peak = 0
+        self._process = psutil.Process(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _sample(self, every: float) -> None:
+        while not self._stop.is_set():
+            try:
+                tree = [self._process, *self._process.children(recursive=True)]
+                total = 0
+                for p in tree:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(every)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_pipeline(data: Path, run_dir: Path) -> Dict:
+    tke = Path(sys.executable).with_name('tke')
+    started = time.monotonic()
+    process = subprocess.Popen([str(tke), 'run', '--recipe', 'taxi', '--data', str(data), '--output', str(run_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rss = PeakRss(process.pid)
+    out, _ = process.communicate()
+    wall = time.monotonic() - started
+    peak = rss.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f'tke run failed:\n{out[-3000:]}')
+    first = next(line for line in out.splitlines() if 'train steps' in line)
+    report = latest_run(str(run_dir / 'metadata.sqlite'), 'tke-taxi')
+    return {'wall_s': wall, 'peak_rss_gb': peak / 1e9, 'steps_line': first.strip(), 'auc': report.metrics.get('auc'),
+            'components': {c.node_id: c.seconds for c in report.components}, 'report': report}
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.monotonic()
+    fn()
+    return time.monotonic() - started
+
+
+def limits(data: Path, report, scratch: Path) -> Dict[str, float]:
+    """Seconds of the plain single-pass version of each Beam component's work, on the same data."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import tensorflow as tf
+    import tensorflow_transform as tft
+    from example_gen import raw_limit  # bench/example_gen.py: the same floor it measures
+    from tensorflow_data_validation.statistics import stats_impl
+    from tensorflow_data_validation.statistics import stats_options as options_lib
+
+    out = {'CsvExampleGen': _timed(lambda: raw_limit(data, scratch / 'examples'))}
+
+    def statistics() -> None:
+        tables = [pacsv.read_csv(p) for p in sorted(glob.glob(str(data / '*.csv')))]
+        table = pa.concat_tables(tables, promote_options='permissive')
+        columns = []
+        for column in table.columns:
+            column = column.combine_chunks()
+            offsets = pa.array(range(len(column) + 1), pa.int32())
+            columns.append(pa.ListArray.from_arrays(offsets, column))
+        batch = pa.RecordBatch.from_arrays(columns, table.schema.names)
+        stats_impl.generate_statistics_in_memory(batch, options_lib.StatsOptions())
+
+    out['StatisticsGen'] = _timed(statistics)
+    examples = report.component('CsvExampleGen').outputs['Examples'][0]
+    graph = report.component('Transform').outputs['TransformGraph'][0]
+    tft_output = tft.TFTransformOutput(graph)
+    spec = tft_output.raw_feature_spec()
+
+    def dataset(split: str):
+        files = sorted(glob.glob(f'{examples}/Split-{split}/*.gz'))
+        return tf.data.TFRecordDataset(files, compression_type='GZIP').batch(BATCH).prefetch(2)
+
+    def transform() -> None:
+        layer = tft_output.transform_features_layer()
+        for split in ('train', 'eval'):
+            for batch in dataset(split):
+                layer(tf.io.parse_example(batch, spec))
+
+    out['Transform'] = _timed(transform)
+    serve = tf.saved_model.load(report.pushed_model).signatures['serving_default']
+    out['Evaluator'] = _timed(lambda: [serve(examples=batch) for batch in dataset('eval')])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--copies', default='1,10,100', help='comma-separated multiples of the taxi data')
+    parser.add_argument('--work', help='folder for data and runs (default: a temporary one)')
+    parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--no-limits', action='store_true', help='time the pipeline only')
+    args = parser.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix='tke-scale-'))
+    results: List[Dict] = []
+    for copies in [int(c) for c in args.copies.split(',')]:
+        data = work / f'data-{copies}x'
+        rows = make_data(data, copies)
+        size = sum(p.stat().st_size for p in data.iterdir()) / 1e6
+        print(f'\n{copies}x: {rows:,} rows, {size:.0f} MB of CSV', flush=True)
+        run = run_pipeline(data, work / f'run-{copies}x')
+        print(f'  {run["steps_line"]}')
+        limit = {} if args.no_limits else limits(data, run.pop('report'), work / f'limits-{copies}x')
+        run.pop('report', None)
+        print(f'  {"component":<18} {"seconds":>8} {"rows/s":>11} {"limit s":>8} {"x limit":>8}')
+        for node, seconds in run['components'].items():
+            if seconds < 0.05 and node not in BEAM_COMPONENTS:
+                continue
+            counted = rows // 3 if node == 'Evaluator' else rows
+            speed = f'{counted / seconds:>11,.0f}' if seconds and node in (*BEAM_COMPONENTS, 'Trainer') else ' ' * 11
+            bound = limit.get(node)
+            bound_s = f'{bound:8.1f}' if bound else ' ' * 8
+            ratio = f'{seconds / bound:7.1f}x' if bound else ''
+            print(f'  {node:<18} {seconds:8.1f} {speed} {bound_s} {ratio:>8}')
+        print(f'  whole run {run["wall_s"]:.1f} s, peak RSS {run["peak_rss_gb"]:.2f} GB, eval AUC {run["auc"]:.4f}',
+              flush=True)
+        results.append({'copies': copies, 'rows': rows, 'csv_mb': size, **run, 'limits_s': limit})
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == '__main__':
+    main()
