@@ -10,7 +10,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-fast lint bench bench-quality bench-init bench-example-gen lock clean venv kfp-venv lock-kfp image
+.PHONY: run test test-fast lint bench bench-quality bench-init bench-example-gen bench-scale lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -36,6 +36,10 @@ lint: venv
 
 bench: venv
 	$(PY) bench/taxi_vs_tfx.py
+
+# The taxi pipeline at 1x, 10x, 100x the data: component times beside single-pass limits, peak RSS.
+bench-scale: venv
+	$(PY) bench/scale.py --copies 1,10,100 --json bench/scale.json
 
 # CSV -> tf.Examples: TFX's CsvExampleGen executor vs ours vs the pyarrow + tfx_bsl floor.
 bench-example-gen: venv

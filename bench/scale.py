@@ -131,7 +131,7 @@ def limits(data: Path, report, scratch: Path) -> Dict[str, float]:
 
     def statistics() -> None:
         tables = [pacsv.read_csv(p) for p in sorted(glob.glob(str(data / '*.csv')))]
-        table = pa.concat_tables(tables, promote_options='permissive')
+        table = pa.concat_tables(tables, promote=True)
         columns = []
         for column in table.columns:
             column = column.combine_chunks()
@@ -185,7 +185,7 @@ def main() -> None:
             if seconds < 0.05 and node not in BEAM_COMPONENTS:
                 continue
             counted = rows // 3 if node == 'Evaluator' else rows
-            speed = f'{counted / seconds:>11,.0f}' if seconds and node in (*BEAM_COMPONENTS, 'Trainer') else ' ' * 11
+            speed = f'{counted / seconds:>11,.0f}' if seconds and node in BEAM_COMPONENTS else ' ' * 11
             bound = limit.get(node)
             bound_s = f'{bound:8.1f}' if bound else ' ' * 8
             ratio = f'{seconds / bound:7.1f}x' if bound else ''
