@@ -17,6 +17,7 @@ component's work done plainly in one process:
 Ratios, not seconds, are what to compare (these machines are noisy).
 
     .venv/bin/python bench/scale.py [--copies 1,10,100] [--work DIR] [--json FILE] [--no-limits]
+        [--beam-mode auto|in_memory|multi_processing]
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ class PeakRss:
         return self.peak
 
 
-def run_pipeline(data: Path, run_dir: Path) -> Dict:
+def run_pipeline(data: Path, run_dir: Path, beam_mode: str) -> Dict:
     tke = Path(sys.executable).with_name('tke')
     started = time.monotonic()
-    process = subprocess.Popen([str(tke), 'run', '--recipe', 'taxi', '--data', str(data), '--output', str(run_dir)],
+    process = subprocess.Popen([str(tke), 'run', '--recipe', 'taxi', '--data', str(data), '--output', str(run_dir),
+                                '--beam-mode', beam_mode],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rss = PeakRss(process.pid)
     out, _ = process.communicate()
@@ -168,6 +170,8 @@ def main() -> None:
     parser.add_argument('--work', help='folder for data and runs (default: a temporary one)')
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument('--no-limits', action='store_true', help='time the pipeline only')
+    parser.add_argument('--beam-mode', default='auto', choices=('auto', 'in_memory', 'multi_processing'),
+                        help="tke run's --beam-mode (default: auto)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix='tke-scale-'))
     results: List[Dict] = []
@@ -176,7 +180,7 @@ def main() -> None:
         rows = make_data(data, copies)
         size = sum(p.stat().st_size for p in data.iterdir()) / 1e6
         print(f'\n{copies}x: {rows:,} rows, {size:.0f} MB of CSV', flush=True)
-        run = run_pipeline(data, work / f'run-{copies}x')
+        run = run_pipeline(data, work / f'run-{copies}x', args.beam_mode)
         print(f'  {run["steps_line"]}')
         limit = {} if args.no_limits else limits(data, run.pop('report'), work / f'limits-{copies}x')
         run.pop('report', None)
