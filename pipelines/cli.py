@@ -24,8 +24,10 @@ from pipelines.config import ANOMALY_GATE_SETTINGS
 from pipelines.local_runner import (
     BEAM_MODES,
     LocalRunConfig,
+    NotARunDirectory,
     RunDirectoryBusy,
     RunPaths,
+    existing_run,
     prepare,
     run_lock,
     run_pipeline,
@@ -155,8 +157,9 @@ RUN_DIR_HELP = ('the run directory (default: the most recently used one under ./
 def default_run_dir(cwd: Optional[Path] = None) -> Path:
     """The run directory under ./runs whose metadata store changed last, else runs/<default recipe>."""
     runs = (cwd or Path.cwd()) / 'runs'
-    stores = sorted(runs.glob('*/metadata.sqlite'), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
-    return stores[-1].parent if stores else runs / DEFAULT_RECIPE
+    stores = [RunPaths(p).metadata_path for p in runs.iterdir()] if runs.is_dir() else []
+    used = sorted((s for s in stores if s.is_file()), key=lambda s: s.stat().st_mtime)
+    return used[-1].parent if used else runs / DEFAULT_RECIPE
 
 
 class _Progress(logging.Handler):
@@ -354,9 +357,8 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
     if report is None:
         print('  (no run found in the metadata store)')
         return
-    cached = sum(1 for c in report.components if c.state == 'cached')
-    if cached:
-        print(f'  {cached} of {len(report.components)} components served from the cache')
+    if report.cached:
+        print(f'  {len(report.cached)} of {len(report.components)} components served from the cache')
     shown = {k: v for k, v in sorted(report.metrics.items()) if '/' not in k}
     if shown:
         print('  eval metrics (eval split, overall): ' + '  '.join(f'{k} {_fmt(v)}' for k, v in shown.items()))
@@ -485,12 +487,13 @@ def _run_dir(args: argparse.Namespace) -> Optional[Path]:
     """RUN_DIR of a read-only command (or the default), or None, having said why, when it has no
     metadata store; checked before TensorFlow is imported, so a wrong folder fails at once."""
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
-    if (run_dir / 'metadata.sqlite').is_file():
-        _quiet_tensorflow()
-        return run_dir
-    print(f'tke: error: {run_dir} is not a run directory: it has no metadata.sqlite (tke run writes one)',
-          file=sys.stderr)
-    return None
+    try:
+        existing_run(run_dir)
+    except NotARunDirectory as e:
+        print(f'tke: error: {e}', file=sys.stderr)
+        return None
+    _quiet_tensorflow()
+    return run_dir
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -511,7 +514,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
-    metadata_path = run_dir / 'metadata.sqlite'
+    metadata_path = RunPaths(run_dir).metadata_path
     from pipelines.report import all_runs, pipeline_names
 
     print(f'{run_dir.resolve()}:')
@@ -524,13 +527,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
             value = run.metrics.get(metric) if metric else None
             shown = f'{metric} {_fmt(value)}' if value is not None else '–'
             verdict = {True: 'blessed', False: 'not blessed', None: '–'}[run.blessed]
-            failed = next((c.node_id for c in run.components if c.state == 'failed'), None)
-            if failed:
-                verdict = f'failed: {failed}'
-            pushed = Path(run.pushed_model).name if run.pushed and run.pushed_model else '–'
-            cached = sum(1 for c in run.components if c.state == 'cached')
-            print(f'  {i:<4} {started:<20} {recipe:<14} {shown:<18} {verdict:<12} {pushed:<12} '
-                  f'{cached} of {len(run.components)}')
+            if run.failed_at:
+                verdict = f'failed: {run.failed_at}'
+            print(f'  {i:<4} {started:<20} {recipe:<14} {shown:<18} {verdict:<12} {run.pushed_version or "–":<12} '
+                  f'{len(run.cached)} of {len(run.components)}')
     return 0
 
 

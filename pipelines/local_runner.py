@@ -81,6 +81,19 @@ class RunPaths:
         return self.run_dir / '.lock'
 
 
+class NotARunDirectory(ValueError):
+    """A folder given as a run directory holds no metadata store."""
+
+
+def existing_run(run_dir: Path) -> RunPaths:
+    """The paths of a run directory a run has written, for the commands that read one."""
+    paths = RunPaths(Path(run_dir))
+    if not paths.metadata_path.is_file():
+        raise NotARunDirectory(f'{run_dir} is not a run directory: it has no {paths.metadata_path.name} '
+                               '(tke run writes one)')
+    return paths
+
+
 def run_paths(config: LocalRunConfig, recipe: Recipe) -> RunPaths:
     out = config.output_dir or str(Path.cwd() / 'runs' / recipe.name)
     return RunPaths(Path(out).resolve())

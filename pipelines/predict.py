@@ -29,13 +29,13 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from components.recipes.registry import read_schema
 from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
 from pipelines.data import DataError, check_cells, column_rules, read_header
+from pipelines.local_runner import RunPaths
 from pipelines.serving import incomplete_reason, newest_complete, versions
 
 # What components/trainer/export.py writes (not imported: it loads TensorFlow Model Analysis).
 ASSETS_EXTRA_DIR = 'assets.extra'
 MODEL_DESCRIPTION_FILE = 'tke_model.json'
 MODEL_DESCRIPTION_VERSION = 1
-SERVING_DIR = 'serving'  # RUN_DIR/serving/<version>/, as pipelines.local_runner.RunPaths
 DEFAULT_BATCH_SIZE = 1024
 INPUT_FORMATS = ('csv', 'json')
 OUTPUT_FORMATS = ('csv', 'jsonl')
@@ -121,7 +121,7 @@ def resolve_model(run_dir: Optional[str | Path] = None, model: Optional[str | Pa
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise ValueError(f'run directory {run_dir} does not exist')
-        return _newest(run_dir / SERVING_DIR, f'run directory {run_dir}')
+        return _newest(RunPaths(run_dir).serving_dir, f'run directory {run_dir}')
     model = Path(model)
     if (model / 'saved_model.pb').is_file():
         reason = incomplete_reason(model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -29,7 +30,6 @@ _STATE_NAMES = {
 class ComponentRun:
     node_id: str
     state: str
-    seconds: float
     # Milliseconds since the epoch, as MLMD records them.
     start_ms: int = 0
     end_ms: int = 0
@@ -37,6 +37,10 @@ class ComponentRun:
     properties: Dict[str, object] = field(default_factory=dict)
     # Output artifact URIs by artifact type name (Examples, ExampleStatistics, Model, ...).
     outputs: Dict[str, List[str]] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return (self.end_ms - self.start_ms) / 1000.0
 
 
 @dataclass
@@ -62,6 +66,21 @@ class RunReport:
 
     def state_of(self, node_id: str) -> Optional[str]:
         return next((c.state for c in self.components if c.node_id == node_id), None)
+
+    @property
+    def cached(self) -> List[str]:
+        """The components that came from the cache."""
+        return [c.node_id for c in self.components if c.state == 'cached']
+
+    @property
+    def failed_at(self) -> Optional[str]:
+        """The first component that failed, or None."""
+        return next((c.node_id for c in self.components if c.state == 'failed'), None)
+
+    @property
+    def pushed_version(self) -> Optional[str]:
+        """The serving version folder this run pushed (or reused from the cache), or None."""
+        return os.path.basename(self.pushed_model) if self.pushed and self.pushed_model else None
 
     def component(self, node_id: str) -> Optional[ComponentRun]:
         return next((c for c in self.components if c.node_id == node_id), None)
@@ -176,9 +195,8 @@ def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Con
         node = next((c.name for c in store.get_contexts_by_execution(execution.id)
                      if c.name.startswith(prefix)), str(execution.id))
         node_id = node[len(prefix):] if node.startswith(prefix) else node
-        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
         component = ComponentRun(
-            node_id, _STATE_NAMES.get(execution.last_known_state, 'unknown'), seconds,
+            node_id, _STATE_NAMES.get(execution.last_known_state, 'unknown'),
             start_ms=execution.create_time_since_epoch, end_ms=execution.last_update_time_since_epoch,
             properties={k: _value(v) for k, v in [*execution.properties.items(),
                                                    *execution.custom_properties.items()]})

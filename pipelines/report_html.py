@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from pipelines.config import TRAINER_ID
+from pipelines.local_runner import NotARunDirectory, existing_run
 from pipelines.report import CANDIDATE, RunReport, all_runs, pipeline_names
 from pipelines.run_details import (
     Curve,
@@ -31,7 +32,6 @@ from pipelines.run_details import (
 )
 
 REPORT_FILE = 'report.html'
-METADATA_FILE = 'metadata.sqlite'
 SECTIONS = ('run', 'data', 'training', 'evaluation', 'model', 'history')
 # Histograms drawn per feature; wider tables list the rest without one.
 MAX_FEATURE_PLOTS = 200
@@ -230,14 +230,14 @@ def _run_section(report: RunReport, wall: float, data_rows: Dict[str, int]) -> s
         ('hyperparameters', _e(', '.join(f'{k}={v}' for k, v in sorted(dict(trainer.get('hparams') or {}).items()))
                                or '–')),
     ]
-    cached = [c.node_id for c in report.components if c.state == 'cached']
-    ran = [c.node_id for c in report.components if c.state != 'cached']
+    cached = report.cached
+    ran = len(report.components) - len(cached)
     rows = [[_e(c.node_id), f'<span class="state {_e(c.state)}">{_e(c.state)}</span>', f'{c.seconds:.1f} s']
             for c in report.components]
     versions = ', '.join(f'{_e(k)} {_e(v)}' for k, v in stack_versions().items())
     return (
         _table(None, [[f'<b>{k}</b>', v] for k, v in facts], 'facts')
-        + f'<p>{len(ran)} component(s) ran, {len(cached)} came from the cache'
+        + f'<p>{ran} component(s) ran, {len(cached)} came from the cache'
         + (f' ({", ".join(_e(c) for c in cached)})' if cached else '') + '.</p>'
         + '<div class="row">' + _table(['component', 'state', 'time'], rows)
         + _img(timeline_png(report), 'timeline of the components') + '</div>'
@@ -385,11 +385,9 @@ def _history_section(runs: List[RunReport], metric: Optional[str]) -> str:
         value = run.metrics.get(metric) if metric else None
         if value is not None:
             points.append((i, value, run.blessed))
-        cached = sum(1 for c in run.components if c.state == 'cached')
         verdict = {True: 'blessed', False: 'not blessed', None: '–'}[run.blessed]
-        pushed = os.path.basename(run.pushed_model) if run.pushed and run.pushed_model else '–'
         rows.append([str(i), _e(_when(run.created_ms) if run.created_ms else run.run_id), _num(value), verdict,
-                     _e(pushed), f'{cached} of {len(run.components)}'])
+                     _e(run.pushed_version or '–'), f'{len(run.cached)} of {len(run.components)}'])
     header = ['run', 'started', metric or 'gated metric', 'verdict', 'pushed version', 'cached']
     return (_img(history_png(metric, points), f'{metric} of every run') if metric and len(points) > 1 else '') + \
         _table(header, rows)
@@ -422,9 +420,10 @@ TITLES = {'run': 'The run', 'data': 'The data', 'training': 'Training', 'evaluat
 
 def render(run_dir: Path, pipeline_name: Optional[str] = None) -> str:
     """The report page of the latest run in ``run_dir``, as HTML."""
-    metadata_path = run_dir / METADATA_FILE
-    if not metadata_path.is_file():
-        raise ReportError(f'{run_dir} is not a run directory: it has no {METADATA_FILE} (tke run writes one)')
+    try:
+        metadata_path = existing_run(run_dir).metadata_path
+    except NotARunDirectory as e:
+        raise ReportError(str(e)) from None
     names = pipeline_names(str(metadata_path))
     if pipeline_name is None:
         if len(names) != 1:
@@ -449,9 +448,8 @@ def render(run_dir: Path, pipeline_name: Optional[str] = None) -> str:
     }
     badge = {True: ('blessed', 'blessed'), False: ('failed', 'not blessed'), None: ('none', 'not evaluated')}[
         report.blessed]
-    failed = [c.node_id for c in report.components if c.state == 'failed']
-    if failed:
-        badge = ('failed', f'failed at {failed[0]}')
+    if report.failed_at:
+        badge = ('failed', f'failed at {report.failed_at}')
     nav = ''.join(f'<a href="#{s}">{TITLES[s]}</a>' for s in SECTIONS)
     sections = ''.join(f'<section id="{s}"><h2>{TITLES[s]}</h2>{bodies[s]}</section>' for s in SECTIONS)
     built = dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')

@@ -24,6 +24,8 @@ from typing import Dict, Iterable, List, Set
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipelines.local_runner import RunPaths, existing_run
+
 OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 
 
@@ -80,10 +82,7 @@ def plan_gc(run_dir: Path, keep: int) -> GcPlan:
     """What ``gc --keep`` would remove (nothing is changed)."""
     if keep < 1:
         raise ValueError(f'--keep must be at least 1, got {keep}: the latest run is always kept')
-    metadata_path = run_dir / 'metadata.sqlite'
-    if not metadata_path.is_file():
-        raise ValueError(f'{run_dir} is not a run directory: it has no metadata.sqlite')
-    store = _open(metadata_path, readonly=True)
+    store = _open(existing_run(run_dir).metadata_path, readonly=True)
     runs = sorted(store.get_contexts_by_type('pipeline_run'), key=lambda c: (c.create_time_since_epoch, c.id))
     kept_runs = runs[-keep:]
     executions = {e.id: e for e in store.get_executions()}
@@ -140,7 +139,7 @@ def plan_gc(run_dir: Path, keep: int) -> GcPlan:
 
 def apply_gc(run_dir: Path, plan: GcPlan) -> None:
     """Marks the planned artifacts DELETED in the store, then deletes their files."""
-    store = _open(run_dir / 'metadata.sqlite', readonly=False)
+    store = _open(RunPaths(run_dir).metadata_path, readonly=False)
     artifacts = store.get_artifacts_by_id([r.artifact_id for r in plan.removals])
     for artifact in artifacts:
         artifact.state = metadata_store_pb2.Artifact.DELETED

@@ -271,10 +271,8 @@ def slice_name(slice_key: tuple) -> str:
     return ', '.join(f'{k} = {v.decode() if isinstance(v, bytes) else v}' for k, v in slice_key)
 
 
-def _model_slices(evaluation_uri: str, model_name: Optional[str]) -> List[SliceMetrics]:
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
+def _model_slices(result) -> List[SliceMetrics]:
+    """Every slice's metrics of one model's ``tfma.EvalResult``."""
     out = []
     for slice_key, by_output in result.slicing_metrics:
         values = {}
@@ -306,14 +304,13 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
     import tensorflow_model_analysis as tfma
 
     models = _models(evaluation_uri)
-    slices = {}
-    if CANDIDATE in models:
-        slices[CANDIDATE] = _model_slices(evaluation_uri, CANDIDATE)
-        if BASELINE in models:
-            slices[BASELINE] = _model_slices(evaluation_uri, BASELINE)
-    else:
-        slices[CANDIDATE] = _model_slices(evaluation_uri, None)
-    config = tfma.load_eval_result(evaluation_uri, model_name=CANDIDATE if CANDIDATE in models else None).config
+    # With a baseline, TFMA names the models; alone, the candidate has no name.
+    names = {CANDIDATE: CANDIDATE if CANDIDATE in models else None}
+    if CANDIDATE in models and BASELINE in models:
+        names[BASELINE] = BASELINE
+    results = {model: tfma.load_eval_result(evaluation_uri, model_name=name) for model, name in names.items()}
+    slices = {model: _model_slices(result) for model, result in results.items()}
+    config = results[CANDIDATE].config
     thresholds = []
     for spec in config.metrics_specs:
         for metric, per_slice in spec.per_slice_thresholds.items():

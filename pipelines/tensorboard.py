@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Tuple
 
 from pipelines.config import CANNED_TRAINER_ID, TRAINER_ID
+from pipelines.local_runner import existing_run
 from pipelines.report import all_runs, pipeline_names
 
 TRAINERS = (TRAINER_ID, CANNED_TRAINER_ID)
@@ -22,9 +23,7 @@ def training_logdirs(run_dir: Path) -> List[Tuple[str, str]]:
 
     A cached Trainer reuses an earlier ModelRun: it is listed once, under the run that made it.
     """
-    metadata_path = run_dir / 'metadata.sqlite'
-    if not metadata_path.is_file():
-        raise ValueError(f'{run_dir} is not a run directory: it has no metadata.sqlite (tke run writes one)')
+    metadata_path = existing_run(run_dir).metadata_path
     seen, out = set(), []
     for pipeline in pipeline_names(str(metadata_path)):
         for i, run in enumerate(all_runs(str(metadata_path), pipeline), 1):

@@ -34,9 +34,9 @@ def _decoded(uri: str) -> Image.Image:
 
 def test_timeline_has_a_bar_per_component():
     report = RunReport('r1', components=[
-        ComponentRun('CsvExampleGen', 'complete', 1.0, start_ms=1000, end_ms=2000),
-        ComponentRun('Trainer', 'cached', 0.0, start_ms=2000, end_ms=2000),
-        ComponentRun('Evaluator', 'failed', 3.0, start_ms=2000, end_ms=5000)])
+        ComponentRun('CsvExampleGen', 'complete', start_ms=1000, end_ms=2000),
+        ComponentRun('Trainer', 'cached', start_ms=2000, end_ms=2000),
+        ComponentRun('Evaluator', 'failed', start_ms=2000, end_ms=5000)])
     image = _decoded(timeline_png(report))
     assert image.size[1] > image.size[0] * 0.1
     assert timeline_png(RunReport('empty')) is None
