@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Callable, Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -23,7 +23,7 @@ from tfx import v1 as tfx
 from components.trainer import canned, cluster, export
 from components.trainer import estimator as est
 from components.trainer.checkpoints import intact_latest_checkpoint
-from components.trainer.config import CANNED_MODE, DEFAULT_BATCH_SIZE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
 from components.trainer.convert import BEST_MODEL_FILE, TrainingDivergedError, convert_keras_file, fit_keras
 from components.trainer.input_fn import make_input_fn
 from components.trainer.keras_file import check_keras_file
@@ -142,7 +142,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     run_config = est.make_run_config(model_dir, config, fn_args.train_steps)
     estimator = make_estimator(run_config)
 
-    batch_size, eval_batch_size = _batch_sizes(hparams)
+    batch_size, eval_batch_size = _batch_sizes(config)
     input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
 
     steps = _StepRecorder()
@@ -173,10 +173,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         _export_chief(fn_args, config, estimator, model, tf_transform_output, model_dir)
 
 
-def _batch_sizes(hparams: Dict[str, Any]) -> Tuple[int, int]:
+def _batch_sizes(config: TrainerConfig) -> Tuple[int, int]:
     """Training and evaluation batch sizes (hparams ``batch_size``, ``eval_batch_size``)."""
-    batch_size = int(hparams.get('batch_size', DEFAULT_BATCH_SIZE))
-    return batch_size, int(hparams.get('eval_batch_size', batch_size))
+    return config.batch_size, int(config.hparams.get('eval_batch_size', config.batch_size))
 
 
 def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig,
@@ -193,7 +192,7 @@ def _fit_then_convert(fn_args: tfx.components.FnArgs, config: TrainerConfig,
                       model: tf.keras.Model, input_names: Sequence[str]) -> None:
     """Mode keras_fit: Keras fit with early stopping, then the best model file is converted."""
     hparams = config.hparams
-    batch_size, eval_batch_size = _batch_sizes(hparams)
+    batch_size, eval_batch_size = _batch_sizes(config)
     input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
     # h5py writes local files only; the best model is copied into the ModelRun afterwards.
     local_dir = tempfile.mkdtemp(prefix='tke-keras-fit-')
@@ -236,7 +235,7 @@ def _convert_and_export(fn_args: tfx.components.FnArgs, config: TrainerConfig,
     task = config.task
     estimator = convert_keras_file(keras_model_path, run_config, task.task, task.prediction_key, task.class_labels)
     input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
-    _, eval_batch_size = _batch_sizes(config.hparams)
+    _, eval_batch_size = _batch_sizes(config)
     metrics = estimator.evaluate(input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps)
     logging.info('converted %s; evaluation of the converted Estimator: %s', keras_model_path, metrics)
     _export_chief(fn_args, config, estimator, model, tf_transform_output, model_dir)
