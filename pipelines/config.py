@@ -130,6 +130,11 @@ class PipelineConfig:
                     f'the Trainer\'s task spec differs from recipe {self.recipe.name!r}\'s, whose preprocessing_fn '
                     f'Transform runs: (trainer, recipe) per field {differs}. Build the TrainerConfig with '
                     f'recipe.trainer_config(...)')
+        kept = self.trainer_config.eval_features
+        missing = sorted(set(self.recipe.slice_features) - set(kept or ()))
+        if kept is not None and missing:
+            raise ValueError(f'the Evaluator slices on {missing}, which the Trainer\'s eval_features '
+                             f'{list(kept)} leave out of the eval model')
         for name in ('train_steps', 'eval_steps'):
             value = getattr(self, name)
             if value is not None and value < 1:

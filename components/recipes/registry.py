@@ -147,7 +147,9 @@ class Recipe:
 
         ``model_builder`` replaces the recipe's builder (its weight labels then no longer
         apply); ``hparams`` override the recipe's; ``settings`` are other TrainerConfig fields.
+        The eval model keeps only the raw features the recipe slices on (``eval_features``).
         """
+        settings.setdefault('eval_features', self.slice_features)
         mode = settings.get('mode')
         own_model = model_builder is None and mode != KERAS_FILE_MODE
         task = self.task_spec if own_model and mode != CANNED_MODE else dataclasses.replace(

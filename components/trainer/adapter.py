@@ -105,6 +105,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         raise ValueError(
             f'the transformed label {task.transformed_label_key!r} of {config.name!r} is not '
             f'a Transform output; outputs: {sorted(transformed_keys)}')
+    export.kept_raw_features(tf_transform_output, config.eval_features)  # fails before training, not after
     if config.mode == KERAS_FILE_MODE:
         with _on_chief_only(fn_args, config.mode) as chief:
             if chief:
@@ -270,7 +271,7 @@ def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig,
         estimator, export.serving_receiver_fn(tf_transform_output, serving_spec),
         fn_args.serving_model_dir, scratch, assets_extra=export.model_description(task, tf_transform_output))
     export.export_eval_model(
-        estimator, export.eval_receiver_fn(tf_transform_output, task.transformed_label_key),
+        estimator, export.eval_receiver_fn(tf_transform_output, task.transformed_label_key, config.eval_features),
         fn_args.eval_model_dir, scratch)
     logging.info('exported serving model to %s and eval model to %s',
                  fn_args.serving_model_dir, fn_args.eval_model_dir)

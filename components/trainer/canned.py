@@ -18,7 +18,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer.task import CANNED_ESTIMATORS, REGRESSION, TaskSpec
+from components.trainer.model import auc_metric
+from components.trainer.task import BINARY_CLASSIFICATION, CANNED_ESTIMATORS, REGRESSION, TaskSpec
 
 LINEAR, DNN = CANNED_ESTIMATORS
 KINDS = CANNED_ESTIMATORS
@@ -79,8 +80,14 @@ def _metric_fn(task: str):
         return {'rmse': tf.compat.v1.metrics.root_mean_squared_error(labels, value),
                 'mae': tf.compat.v1.metrics.mean_absolute_error(labels, value)}
 
-    # Canned classifiers already report 'accuracy' (and 'auc' for two classes).
-    return regression_metrics if task == REGRESSION else None
+    def binary_metrics(labels, predictions):
+        # Replaces the canned 'auc' (200 even thresholds) by the Keras model's, so the two compare.
+        auc = auc_metric()
+        auc.update_state(labels, predictions['logistic'])
+        return {'auc': auc}
+
+    # Canned classifiers already report 'accuracy'.
+    return {REGRESSION: regression_metrics, BINARY_CLASSIFICATION: binary_metrics}.get(task)
 
 
 def make_estimator(task: TaskSpec, columns: List[Any], run_config: tf.estimator.RunConfig,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
@@ -46,16 +46,35 @@ def serving_receiver_fn(tf_transform_output: tft.TFTransformOutput,
     return receiver_fn
 
 
-def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput,
-                     transformed_label_key: str) -> Callable[[], tfma.export.EvalInputReceiver]:
-    """TFMA feeds raw examples (with the label); metrics use the transformed label."""
+def kept_raw_features(tf_transform_output: tft.TFTransformOutput,
+                      eval_features: Optional[Sequence[str]]) -> List[str]:
+    """The raw features the eval model keeps (None: all); refuses names the data lacks."""
+    raw_spec = tf_transform_output.raw_feature_spec()
+    kept = list(raw_spec) if eval_features is None else list(eval_features)
+    unknown = sorted(set(kept) - set(raw_spec))
+    if unknown:
+        raise ValueError(f'eval_features {unknown} are not raw features of the data; raw features: '
+                         f'{sorted(raw_spec)}')
+    return kept
+
+
+def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput, transformed_label_key: str,
+                     eval_features: Optional[Sequence[str]] = None) -> Callable[[], tfma.export.EvalInputReceiver]:
+    """TFMA feeds raw examples (with the label); metrics use the transformed label.
+
+    ``eval_features``: the raw features kept beside the transformed ones, for slicing
+    (None: all). TFMA copies every feature of the receiver out per example, so each one
+    kept costs time on every eval row.
+    """
+    raw_spec = tf_transform_output.raw_feature_spec()
+    kept = kept_raw_features(tf_transform_output, eval_features)
 
     def receiver_fn() -> tfma.export.EvalInputReceiver:
         serialized = tf.compat.v1.placeholder(dtype=tf.string, shape=[None], name='input_example_tensor')
-        raw = tf.io.parse_example(serialized, tf_transform_output.raw_feature_spec())
+        raw = tf.io.parse_example(serialized, raw_spec)
         transformed = tf_transform_output.transform_raw_features(raw)
-        # Raw features stay available for slicing; the model reads transformed ones.
-        features = {**raw, **transformed}
+        # The raw features to slice on stay available; the model reads transformed ones.
+        features = {**{key: raw[key] for key in kept}, **transformed}
         return tfma.export.EvalInputReceiver(
             features=features, receiver_tensors={EXAMPLES_KEY: serialized},
             labels=as_column(transformed[transformed_label_key]))

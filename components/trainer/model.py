@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import os
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional
@@ -99,13 +100,32 @@ def make_optimizer(name: str, learning_rate: float) -> tf.keras.optimizers.legac
     return getattr(tf.keras.optimizers.legacy, name)(learning_rate=learning_rate)
 
 
+# AUC thresholds evenly spaced in log-odds (-15..15), not in probability. Keras's default,
+# 200 even steps of probability, lumps every prediction within 0.005 of 0 or 1 into one
+# bucket, and a well-separated table puts most predictions there: on the breast cancer
+# table (53% of eval predictions below 0.001, 35% above 0.999) it read 0.978 for a model
+# whose exact AUC was 0.9908; these thresholds read 0.9908.
+AUC_LOGIT_RANGE = 15.0
+AUC_THRESHOLD_COUNT = 999
+
+
+def auc_thresholds() -> List[float]:
+    step = 2 * AUC_LOGIT_RANGE / (AUC_THRESHOLD_COUNT - 1)
+    return [1 / (1 + math.exp(AUC_LOGIT_RANGE - i * step)) for i in range(AUC_THRESHOLD_COUNT)]
+
+
+def auc_metric(name: str = 'auc') -> tf.keras.metrics.AUC:
+    """ROC AUC on log-odds thresholds: close to the exact figure however sure the model is."""
+    return tf.keras.metrics.AUC(thresholds=auc_thresholds(), name=name)
+
+
 def loss_and_metrics(task: str) -> tuple:
     """Loss and metrics per task; metric names become the Evaluator's metric names."""
     if task == REGRESSION:
         return 'mse', [tf.keras.metrics.RootMeanSquaredError(name='rmse'),
                        tf.keras.metrics.MeanAbsoluteError(name='mae')]
     if task == BINARY_CLASSIFICATION:
-        return 'binary_crossentropy', [tf.keras.metrics.AUC(name='auc'),
+        return 'binary_crossentropy', [auc_metric(),
                                        tf.keras.metrics.BinaryAccuracy(name='accuracy')]
     if task == MULTICLASS_CLASSIFICATION:
         return 'sparse_categorical_crossentropy', [

@@ -30,6 +30,15 @@ def test_a_trainer_of_another_recipe_is_refused_at_build_time():
     assert PipelineConfig(recipe='taxi', pipeline_root='/tmp/r', trainer=own).trainer_config is own
 
 
+def test_the_eval_model_keeps_what_the_evaluator_slices_on():
+    taxi = get_recipe('taxi')
+    assert taxi.trainer_config().eval_features == taxi.slice_features == ('trip_start_hour',)
+    with pytest.raises(ValueError, match=r"slices on \['trip_start_hour'\], which the Trainer's eval_features \[\]"):
+        PipelineConfig(recipe=taxi, pipeline_root='/tmp/r', trainer=taxi.trainer_config(eval_features=()))
+    # None keeps every raw feature: any slice works.
+    assert PipelineConfig(recipe=taxi, pipeline_root='/tmp/r', trainer=taxi.trainer_config(eval_features=None))
+
+
 def test_steps_must_be_positive():
     with pytest.raises(ValueError, match='eval_steps must be at least 1, got 0'):
         PipelineConfig(recipe='housing', pipeline_root='/tmp/r', eval_steps=0)

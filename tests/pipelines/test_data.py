@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 
 import pytest
 
 from components.recipes import get_recipe
-from pipelines.data import DataError, load_schema, validate_csv_dir, validate_data_dir
+from pipelines.data import DataError, _rows_if_clean, column_rules, load_schema, validate_csv_dir, validate_data_dir
 
 HOUSING = get_recipe('housing')
 
@@ -97,6 +98,53 @@ def test_files_with_different_headers(data):
 def test_taxi_empty_cells_are_allowed(taxi_csv, tmp_path):
     taxi = get_recipe('taxi')
     assert validate_csv_dir(taxi.data_dir, taxi, load_schema(taxi.schema_path)).rows == 15002
+
+
+def _taxi_copy(tmp_path, edit=None):
+    taxi = get_recipe('taxi')
+    folder = tmp_path / 'taxi'
+    folder.mkdir()
+    lines = (taxi.data_dir / 'chicago_taxi.csv').read_text().splitlines()
+    if edit:
+        edit(lines)
+    (folder / 'taxi.csv').write_text('\n'.join(lines) + '\n')
+    return folder, taxi, load_schema(taxi.schema_path)
+
+
+def _set(lines, line_no, column, value):
+    header = lines[0].split(',')
+    cells = next(csv.reader([lines[line_no - 1]]))
+    cells[header.index(column)] = value
+    lines[line_no - 1] = ','.join(f'"{c}"' if ',' in c else c for c in cells)
+
+
+def test_clean_files_take_the_fast_path(tmp_path):
+    folder, taxi, schema = _taxi_copy(tmp_path)
+    header = (folder / 'taxi.csv').read_text().splitlines()[0].split(',')
+    assert _rows_if_clean(folder / 'taxi.csv', header, column_rules(schema)) == 15002
+
+
+@pytest.mark.parametrize('edit, error', [
+    (lambda lines: lines.insert(9, ''), r'row 10: 0 fields, the header has 18'),
+    (lambda lines: _set(lines, 12, 'payment_type', '  '), r"row 12, column 'payment_type': empty, but the schema"),
+    (lambda lines: _set(lines, 5, 'fare', 'inf'), r"row 5, column 'fare': 'inf' is not a finite number"),
+    (lambda lines: _set(lines, 6, 'trip_start_hour', ''), r"row 6, column 'trip_start_hour': empty, but"),
+    (lambda lines: _set(lines, 7, 'trip_seconds', '12.5'), r"row 7, column 'trip_seconds': '12.5' is not an integer"),
+])
+def test_what_the_fast_path_lets_through_the_row_check_names(tmp_path, edit, error):
+    # The fast path never accepts a file the row-by-row check refuses; the error is the check's.
+    folder, taxi, schema = _taxi_copy(tmp_path, edit)
+    header = (folder / 'taxi.csv').read_text().splitlines()[0].split(',')
+    assert _rows_if_clean(folder / 'taxi.csv', header, column_rules(schema)) is None
+    with pytest.raises(DataError, match=r'taxi\.csv, ' + error):
+        validate_csv_dir(folder, taxi, schema)
+
+
+def test_cells_only_python_reads_as_numbers_still_pass(tmp_path):
+    # ' 7' and '1_0' are integers to int() (and to the row check) but not to pyarrow.
+    folder, taxi, schema = _taxi_copy(tmp_path, lambda lines: (_set(lines, 3, 'trip_seconds', ' 7'),
+                                                               _set(lines, 4, 'trip_seconds', '1_0')))
+    assert validate_csv_dir(folder, taxi, schema).rows == 15002
 
 
 # TFRecord data folders (recipes with data_format='tfrecord', e.g. mobilenet).

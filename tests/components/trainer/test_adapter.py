@@ -77,6 +77,19 @@ def test_exports_serving_and_eval_models(trained, housing_csv):
     assert 'name: "crim"' in (extra / 'schema.pbtxt').read_text()
 
 
+def test_eval_model_hands_tfma_the_transformed_features_and_only_the_slice_features(trained):
+    # TFMA copies every receiver feature out per example: the eval model keeps the raw
+    # features the Evaluator slices on (the recipe's), not all of them.
+    import tensorflow_transform as tft
+    from tensorflow_model_analysis.eval_saved_model.load import EvalSavedModel
+
+    features, _, _ = EvalSavedModel(trained.eval_model_dir).get_features_predictions_labels_dicts()
+    transformed = set(tft.TFTransformOutput(trained.transform_graph_path).transformed_feature_spec())
+    assert HOUSING.slice_features == ('chas',)
+    assert set(features) == transformed | {'chas'}
+    assert 'crim' not in features and 'crim' in {f.name for f in load_schema(HOUSING.schema_path).feature}
+
+
 def test_users_own_builder_by_dotted_path(housing_trainer_inputs, tmp_path):
     config = HOUSING.trainer_config(model_builder='tests.components.trainer.builders.numeric_only',
                            hparams={'optimizer': 'Adam', 'learning_rate': 0.01})

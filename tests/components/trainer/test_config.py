@@ -12,7 +12,8 @@ TASK = TaskSpec(label_key='churned', transformed_label_key='churned_xf', task=BI
 
 
 def test_round_trip_through_json():
-    config = TrainerConfig(task=TASK, model_builder='my.models.build', hparams={'learning_rate': 0.1}, name='churn')
+    config = TrainerConfig(task=TASK, model_builder='my.models.build', hparams={'learning_rate': 0.1}, name='churn',
+                           eval_features=('region',))
     custom_config = json.loads(json.dumps(config.to_custom_config()))
     assert TrainerConfig.from_custom_config(custom_config) == config
 
@@ -66,3 +67,8 @@ def test_bad_task_specs_are_clear_errors(kw, message):
 def test_class_count():
     assert TaskSpec('y', 'y_xf', MULTICLASS_CLASSIFICATION, class_labels=('a', 'b', 'c')).num_classes == 3
     assert TASK.num_classes == 2
+
+
+def test_eval_features_are_names_not_a_string():
+    with pytest.raises(ValueError, match="a list of feature names, got the string 'region'"):
+        TrainerConfig(task=TASK, model_builder='m.b', eval_features='region')

@@ -6,6 +6,8 @@ import pytest
 import tensorflow as tf
 
 from components.trainer.model import (
+    auc_metric,
+    auc_thresholds,
     build_model,
     check_model_inputs,
     compile_model,
@@ -65,3 +67,30 @@ def test_unknown_optimizer_and_bad_paths():
         import_by_path('components.recipes.housing.model.no_such_builder')
     with pytest.raises(ValueError, match='not a tf.keras.Model'):
         build_model(lambda tft_output, hparams: 'not a model', None, {})
+
+
+def _exact_auc(labels, scores):
+    # The Mann-Whitney statistic: the share of (positive, negative) pairs ranked right, ties half.
+    import numpy as np
+
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return greater / (len(pos) * len(neg))
+
+
+def test_auc_stays_exact_when_the_model_is_sure():
+    # Predictions of both classes crowd within 0.005 of 0, where Keras's default 200 even
+    # thresholds put them all in one bucket and cannot rank them.
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 2000)
+    logits = np.where(labels == 1, 2.0, -8.0) + rng.normal(0, 4, 2000)
+    scores = (1 / (1 + np.exp(-logits))).astype(np.float32)
+    exact = _exact_auc(labels, scores)
+    ours, default = auc_metric(), tf.keras.metrics.AUC()
+    for metric in (ours, default):
+        metric.update_state(labels, scores)
+    assert abs(float(ours.result()) - exact) < 1e-3
+    assert abs(float(default.result()) - exact) > 5e-3, 'the case must be one the default gets wrong'
+    assert len(auc_thresholds()) == 999 and auc_thresholds() == sorted(auc_thresholds())
