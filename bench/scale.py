@@ -74,6 +74,7 @@ class PeakMemory:
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
         self.peak_rss = self.peak_pss = 0
+        self.samples: List[Tuple[float, int, int]] = []  # (epoch seconds, RSS, PSS)
         self._process = psutil.Process(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, args=(every,), daemon=True)
@@ -92,9 +93,15 @@ class PeakMemory:
                     rss += info.rss
                     pss += getattr(info, 'pss', info.rss)
                 self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+                self.samples.append((time.time(), rss, pss))
             except psutil.NoSuchProcess:
                 return
             time.sleep(every)
+
+    def peak_between(self, start: float, end: float) -> Tuple[int, int]:
+        """The largest RSS and PSS sampled from ``start`` to ``end`` (epoch seconds)."""
+        inside = [(rss, pss) for t, rss, pss in self.samples if start <= t <= end]
+        return (max(r for r, _ in inside), max(p for _, p in inside)) if inside else (0, 0)
 
     def stop(self) -> Tuple[int, int]:
         self._stop.set()
@@ -118,7 +125,12 @@ def run_pipeline(data: Path, run_dir: Path, beam_mode: str) -> Dict:
     report = latest_run(str(run_dir / 'metadata.sqlite'), 'tke-taxi')
     return {'wall_s': wall, 'peak_rss_gb': peak_rss / 1e9, 'peak_pss_gb': peak_pss / 1e9, 'steps_line': first.strip(),
             'auc': report.metrics.get('auc'),
-            'components': {c.node_id: c.seconds for c in report.components}, 'report': report}
+            'components': {c.node_id: c.seconds for c in report.components},
+            # Which component the memory grows in: the peaks while each one ran.
+            'peak_pss_gb_by_component': {
+                c.node_id: memory.peak_between(c.start_ms / 1000, c.end_ms / 1000)[1] / 1e9
+                for c in report.components if c.seconds >= 1},
+            'report': report}
 
 
 def check_data(data: Path) -> None:
@@ -206,7 +218,7 @@ def main() -> None:
         print(f'  {run["steps_line"]}')
         limit = {} if args.no_limits else limits(data, run.pop('report'), work / f'limits-{copies}x')
         run.pop('report', None)
-        print(f'  {"component":<18} {"seconds":>8} {"rows/s":>11} {"limit s":>8} {"x limit":>8}')
+        print(f'  {"component":<18} {"seconds":>8} {"rows/s":>11} {"limit s":>8} {"x limit":>8} {"peak PSS":>9}')
         for node, seconds in run['components'].items():
             if seconds < 0.05 and node not in BEAM_COMPONENTS:
                 continue
@@ -215,7 +227,9 @@ def main() -> None:
             bound = limit.get(node)
             bound_s = f'{bound:8.1f}' if bound else ' ' * 8
             ratio = f'{seconds / bound:7.1f}x' if bound else ''
-            print(f'  {node:<18} {seconds:8.1f} {speed} {bound_s} {ratio:>8}')
+            pss = run['peak_pss_gb_by_component'].get(node)
+            pss_s = f'{pss:7.2f} GB' if pss else ''
+            print(f'  {node:<18} {seconds:8.1f} {speed} {bound_s} {ratio:>8} {pss_s:>9}')
         print(f'  whole run {run["wall_s"]:.1f} s, peak RSS {run["peak_rss_gb"]:.2f} GB (PSS {run["peak_pss_gb"]:.2f} '
               f'GB), eval AUC {run["auc"]:.4f}', flush=True)
         run['data_check_s'] = _timed(lambda data=data: check_data(data))
