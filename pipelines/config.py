@@ -131,8 +131,8 @@ class PipelineConfig:
                     f'Transform runs: (trainer, recipe) per field {differs}. Build the TrainerConfig with '
                     f'recipe.trainer_config(...)')
         kept = self.trainer_config.eval_features
-        missing = sorted(set(self.recipe.slice_features) - set(kept or ()))
-        if kept is not None and missing:
+        missing = [] if kept is None else sorted(set(self.recipe.slice_features) - set(kept))
+        if missing:
             raise ValueError(f'the Evaluator slices on {missing}, which the Trainer\'s eval_features '
                              f'{list(kept)} leave out of the eval model')
         for name in ('train_steps', 'eval_steps'):

@@ -71,7 +71,6 @@ def test_unknown_optimizer_and_bad_paths():
 
 def _exact_auc(labels, scores):
     # The Mann-Whitney statistic: the share of (positive, negative) pairs ranked right, ties half.
-
     pos, neg = scores[labels == 1], scores[labels == 0]
     greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
     return greater / (len(pos) * len(neg))
