@@ -17,7 +17,7 @@ run's own artifacts, the limit of each Beam component's work done plainly in one
 Ratios, not seconds, are what to compare (these machines are noisy).
 
     .venv/bin/python bench/scale.py [--copies 1,10,100] [--work DIR] [--json FILE] [--no-limits]
-        [--beam-mode auto|in_memory|multi_processing]
+        [--beam-mode auto|in_memory|multi_threading|multi_processing]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Callable, Dict, List, Tuple
 import psutil
 
 from components.recipes import get_recipe
+from pipelines.local_runner import BEAM_MODES
 from pipelines.report import latest_run
 
 YEAR = 365 * 24 * 3600
@@ -204,7 +205,7 @@ def main() -> None:
     parser.add_argument('--work', help='folder for data and runs (default: a temporary one)')
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument('--no-limits', action='store_true', help='time the pipeline only')
-    parser.add_argument('--beam-mode', default='auto', choices=('auto', 'in_memory', 'multi_processing'),
+    parser.add_argument('--beam-mode', default='auto', choices=BEAM_MODES,
                         help="tke run's --beam-mode (default: auto)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix='tke-scale-'))

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help='run directory (default: runs/<recipe name> in the current folder)')
     run.add_argument('--beam-mode', choices=BEAM_MODES, default='auto',
                      help='Beam DirectRunner mode; auto: in_memory for data under 64 MB, '
-                          'else multi_processing (default: auto)')
+                          'else multi_processing (fastest; one worker process per core); '
+                          'multi_threading: one process, less memory (default: auto)')
     run.add_argument('--model-builder', metavar='DOTTED.PATH',
                      help='your own Keras model builder, build(tf_transform_output, hparams) -> '
                           "tf.keras.Model, instead of the recipe's (an installed module, or one in the current "
@@ -92,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "training one; it must take the recipe's transformed features")
     run.add_argument('--allow-unsafe-keras-file', action='store_true',
                      help='load --keras-model even if it holds Python code (Lambda layers), which loading runs')
+    run.add_argument('--transform-materialize', choices=('on', 'off'), default='off',
+                     help="on: Transform writes transformed examples and the Trainer reads them (worth it when "
+                          "the transform is costly and training makes many passes); off: the Trainer applies "
+                          "the transform graph to the raw examples as it reads them, one pass over the data "
+                          "less (default: off)")
     run.add_argument('--canned-baseline', action='store_true',
                      help="also train the recipe's pre-made Estimator (LinearRegressor/LinearClassifier or DNN) on "
                      'the same data and show its metrics beside the Keras model\'s')
@@ -404,7 +410,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         eval_steps=args.eval_steps, beam_mode=args.beam_mode, enable_cache=not args.no_cache,
         warm_start=args.warm_start, anomaly_gate=args.anomaly_gate, model_builder=args.model_builder,
         hparams=dict(args.hparam), trainer_mode=args.mode.replace('-', '_'), keras_model_path=args.keras_model,
-        allow_unsafe_keras_file=args.allow_unsafe_keras_file, canned_baseline=args.canned_baseline)
+        allow_unsafe_keras_file=args.allow_unsafe_keras_file, canned_baseline=args.canned_baseline,
+        transform_materialize=args.transform_materialize == 'on')
     try:
         pipeline_config, paths, data = prepare(config)
     except ValueError as e:

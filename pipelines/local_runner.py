@@ -24,7 +24,7 @@ from components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerCo
 from pipelines.config import PipelineConfig
 from pipelines.data import DataSummary, load_schema, validate_data_dir
 
-BEAM_MODES = ('auto', 'in_memory', 'multi_processing')
+BEAM_MODES = ('auto', 'in_memory', 'multi_threading', 'multi_processing')
 # Below this much CSV, Beam's multi-process start-up (~20 s per component on
 # 2 cores) costs more than it saves.
 MULTI_PROCESSING_MIN_BYTES = 64 * 1024 * 1024
@@ -54,6 +54,7 @@ class LocalRunConfig:
     keras_model_path: Optional[str] = None
     allow_unsafe_keras_file: bool = False
     canned_baseline: bool = False
+    transform_materialize: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def beam_args(mode: str, data_bytes: int) -> List[str]:
     if mode == 'multi_processing':
         # 0: one worker per CPU.
         args = ['--direct_running_mode=multi_processing', '--direct_num_workers=0']
+    elif mode == 'multi_threading':
+        args = ['--direct_running_mode=multi_threading', '--direct_num_workers=0']
     else:
         args = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
     setup_file = source_setup_file()
@@ -168,6 +171,7 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
         warm_start=config.warm_start,
         anomaly_gate=config.anomaly_gate,
         canned_baseline=config.canned_baseline,
+        transform_materialize=config.transform_materialize,
         data_rows=summary.rows,
     )
     return pipeline_config, paths, summary

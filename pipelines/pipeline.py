@@ -138,7 +138,8 @@ def create_pipeline(config: PipelineConfig,
         # (read by no preprocessing_fn) puts the code in the cache key.
         custom_config={**recipe.transform_custom_config(),
                        'code_fingerprint': transform_fingerprint(recipe.preprocessing_fn)},
-        disable_statistics=not config.transform_statistics)
+        disable_statistics=not config.transform_statistics,
+        materialize=config.transform_materialize)
 
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]
     if config.anomaly_gate != 'off':
@@ -163,10 +164,11 @@ def create_pipeline(config: PipelineConfig,
     trainer_config = dataclasses.replace(
         own,
         checkpoint_root=own.checkpoint_root or f'{config.pipeline_root.rstrip("/")}/checkpoints',
+        raw_examples=not config.transform_materialize,
         code_fingerprint=trainer_fingerprint(own) + (
             f'+{keras_file_fingerprint(own.keras_model_path)}' if own.keras_model_path else ''))
     train_args, eval_args = cloud_wiring.steps_args(config)
-    trainer = _trainer(config, trainer_config, transform, schema_gen, train_args, eval_args,
+    trainer = _trainer(config, trainer_config, example_gen, transform, schema_gen, train_args, eval_args,
                        base_model=base_model).with_id(TRAINER_ID)
 
     if config.baseline_strategy == 'latest_blessed':
@@ -209,13 +211,18 @@ def create_pipeline(config: PipelineConfig,
     )
 
 
-def _trainer(config: PipelineConfig, trainer_config: TrainerConfig, transform, schema_gen, train_args, eval_args,
-             base_model=None):
-    """Our run_fn on Transform's output: TFX's Trainer, or Vertex AI Training's (its keys beside ours)."""
+def _trainer(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
+             train_args, eval_args, base_model=None):
+    """Our run_fn on Transform's output: TFX's Trainer, or Vertex AI Training's (its keys beside ours).
+
+    Its examples are ExampleGen's raw ones, transformed as they are read, unless Transform
+    materializes them (``trainer_config.raw_examples`` says which).
+    """
     trainer_cls, custom_config = cloud_wiring.trainer_class(config, trainer_config.to_custom_config())
     return trainer_cls(
         run_fn=TRAINER_RUN_FN,
-        examples=transform.outputs['transformed_examples'],
+        examples=(example_gen.outputs['examples'] if trainer_config.raw_examples
+                  else transform.outputs['transformed_examples']),
         transform_graph=transform.outputs['transform_graph'],
         schema=schema_gen.outputs['schema'],
         base_model=base_model,
@@ -230,7 +237,7 @@ def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, exam
     canned_config = dataclasses.replace(trainer_config, mode=CANNED_MODE, model_builder=None,
                                         keras_model_path=None, allow_unsafe_keras_file=False,
                                         task=dataclasses.replace(trainer_config.task, weight_labels=None))
-    canned_trainer = _trainer(config, canned_config, transform, schema_gen, train_args,
+    canned_trainer = _trainer(config, canned_config, example_gen, transform, schema_gen, train_args,
                               eval_args).with_id(CANNED_TRAINER_ID)
     comparison = tfx.components.Evaluator(
         examples=example_gen.outputs['examples'],

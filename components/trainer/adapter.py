@@ -183,7 +183,7 @@ def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig,
                       tf_transform_output: tft.TFTransformOutput, input_names: Sequence[str]) -> Callable:
     def factory(files: List[str], size: int, shuffle: bool) -> Callable[[], tf.data.Dataset]:
         return make_input_fn(files, fn_args.data_accessor, tf_transform_output, config.task.transformed_label_key,
-                             input_names, size, shuffle=shuffle, seed=config.random_seed)
+                             input_names, size, shuffle=shuffle, seed=config.random_seed, raw=config.raw_examples)
 
     return factory
 

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _run(*args: str, run_dir: Path):
-    result = run_tke('run', '--recipe', 'housing', '--output', str(run_dir), *args)
+    # Transform materializes here (the other pipeline tests take the default, raw examples
+    # transformed as the Trainer reads them): both wirings run end to end.
+    result = run_tke('run', '--recipe', 'housing', '--output', str(run_dir), '--transform-materialize', 'on', *args)
     if result.returncode != 0:
         log = (run_dir / 'tke.log').read_text()[-5000:] if (run_dir / 'tke.log').exists() else ''
         pytest.fail(f'tke run {args} failed:\n{result.stdout}\n{result.stderr}\n--- log tail ---\n{log}')

@@ -26,7 +26,7 @@ EDGES = {
     'ExampleValidator': {'StatisticsGen', 'ImportSchemaGen'},
     'AnomalyGate': {'ExampleValidator'},
     'Transform': {'AnomalyGate', 'CsvExampleGen', 'ImportSchemaGen'},
-    'Trainer': {'Transform', 'ImportSchemaGen'},
+    'Trainer': {'CsvExampleGen', 'Transform', 'ImportSchemaGen'},
     'Evaluator': {'CsvExampleGen', 'Trainer'},
     'Pusher': {'Evaluator', 'Trainer'},
 }
@@ -201,7 +201,7 @@ def test_vertex_scale_out(vertex_scale_out_spec):
 def test_vertex_canned_baseline(vertex_scale_out_spec):
     """--canned-baseline: a second Trainer (canned mode, on Vertex AI Training too) and the comparison."""
     tasks = v2_tasks(vertex_scale_out_spec.text)
-    assert {'Transform', 'ImportSchemaGen'} <= _upstream(tasks['CannedTrainer'])
+    assert {'CsvExampleGen', 'Transform', 'ImportSchemaGen'} <= _upstream(tasks['CannedTrainer'])
     assert {'Trainer', 'CannedTrainer', 'CsvExampleGen'} <= _upstream(tasks['CannedComparison'])
     custom = json.loads(v2_constant(tasks['CannedTrainer'], 'custom_config'))
     assert custom['tke_trainer']['mode'] == 'canned' and custom['ai_platform_enable_vertex'] is True

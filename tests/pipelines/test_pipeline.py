@@ -124,6 +124,19 @@ def test_a_pusher_without_blessing_is_refused_at_build_time():
     check_fail_closed(components)  # the pipeline as built passes
 
 
+@pytest.mark.parametrize('settings, materialize', [({}, False), ({'transform_materialize': True}, True)])
+def test_the_trainer_reads_raw_examples_unless_transform_materializes(settings, materialize):
+    from components.trainer.config import TrainerConfig
+
+    components = {c.id: c for c in create_pipeline(_config(**settings)).components}
+    transform, trainer = components['Transform'], components['Trainer']
+    assert ('transformed_examples' in transform.outputs) == materialize
+    assert trainer.inputs['examples'].producer_component_id == ('Transform' if materialize else 'CsvExampleGen')
+    assert trainer.inputs['transform_graph'].producer_component_id == 'Transform'
+    config = TrainerConfig.from_custom_config(json.loads(trainer.exec_properties['custom_config']))
+    assert config.raw_examples is not materialize
+
+
 def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
     from components.trainer.config import CANNED_MODE, TrainerConfig
     from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
@@ -133,7 +146,7 @@ def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
     canned = components[CANNED_TRAINER_ID]
     assert TrainerConfig.from_custom_config(json.loads(canned.exec_properties['custom_config'])).mode == CANNED_MODE
     assert _steps(canned, 'train_args') == 9
-    assert canned.inputs['examples'].producer_component_id == 'Transform'
+    assert canned.inputs['examples'].producer_component_id == 'CsvExampleGen'
     comparison = components[CANNED_COMPARISON_ID]
     assert comparison.inputs['model'].producer_component_id == 'Trainer'
     assert comparison.inputs['baseline_model'].producer_component_id == CANNED_TRAINER_ID

@@ -2,7 +2,8 @@
 
 The housing preprocessing_fn analyzed over 200 shipped rows (tests/components/conftest.py),
 its transform graph plus the transformed examples the Trainer reads (160 train, 40 eval),
-laid out as Transform's artifacts are. run_fn tests train on it in `make test-fast`.
+laid out as Transform's artifacts are, and the same rows as raw examples (what the Trainer
+reads when Transform does not materialize). run_fn tests train on it in `make test-fast`.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def transformed_examples(tft_output: tft.TFTransformOutput, raw: List[bytes]) ->
 
 @pytest.fixture(scope='session')
 def housing_trainer_inputs(housing_tft, housing_csv, tmp_path_factory) -> Dict[str, str]:
-    """A Transform output as the Trainer sees it: transform graph plus transformed examples."""
+    """A Transform output as the Trainer sees it: transform graph plus transformed examples,
+    and ExampleGen's raw examples of the same rows in the same order."""
     root = tmp_path_factory.mktemp('housing-transform-output')
     recipe = get_recipe('housing')
     graph_dir = root / 'transform_graph'
@@ -65,4 +67,7 @@ def housing_trainer_inputs(housing_tft, housing_csv, tmp_path_factory) -> Dict[s
     transformed = transformed_examples(tft_output, raw)
     _write_examples(root / 'examples' / 'Split-train', transformed[:TRAIN_ROWS])
     _write_examples(root / 'examples' / 'Split-eval', transformed[TRAIN_ROWS:])
-    return {'examples_uri': str(root / 'examples'), 'transform_graph_uri': str(graph_dir)}
+    _write_examples(root / 'raw_examples' / 'Split-train', raw[:TRAIN_ROWS])
+    _write_examples(root / 'raw_examples' / 'Split-eval', raw[TRAIN_ROWS:])
+    return {'examples_uri': str(root / 'examples'), 'transform_graph_uri': str(graph_dir),
+            'raw_examples_uri': str(root / 'raw_examples')}

@@ -14,9 +14,10 @@ from components.trainer.config import TrainerConfig
 
 def trainer_fn_args(inputs: Dict[str, str], work: Path, steps: int, config: TrainerConfig, base_model=None,
                     eval_steps: int = 2):
-    """``inputs``: ``examples_uri`` and ``transform_graph_uri`` (tests/components/trainer/conftest.py)."""
+    """``inputs``: ``examples_uri``, ``raw_examples_uri`` and ``transform_graph_uri``
+    (tests/components/trainer/conftest.py); the raw examples where ``config.raw_examples``."""
     examples = standard_artifacts.Examples()
-    examples.uri = inputs['examples_uri']
+    examples.uri = inputs['raw_examples_uri' if config.raw_examples else 'examples_uri']
     examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
     graph = standard_artifacts.TransformGraph()
     graph.uri = inputs['transform_graph_uri']

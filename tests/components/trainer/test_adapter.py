@@ -90,6 +90,19 @@ def test_eval_model_hands_tfma_the_transformed_features_and_only_the_slice_featu
     assert 'crim' not in features and 'crim' in {f.name for f in load_schema(HOUSING.schema_path).feature}
 
 
+def test_trains_on_raw_examples_transformed_as_they_are_read(housing_trainer_inputs, housing_csv, tmp_path):
+    # Transform with materialize=False: the Trainer gets ExampleGen's examples.
+    fn_args = _fn_args(housing_trainer_inputs, tmp_path, 20, HOUSING.trainer_config(raw_examples=True))
+    assert 'raw_examples' in fn_args.train_files[0]
+    run_fn(fn_args)
+    assert _global_step(fn_args.model_run_dir) == 20
+    model = tf.saved_model.load(fn_args.serving_model_dir)
+    serialized = examples_from_rows(csv_rows(housing_csv, 3), load_schema(HOUSING.schema_path),
+                                    drop=[HOUSING.label_key])
+    out = model.signatures['regression'](inputs=tf.constant(serialized))['outputs'].numpy()
+    assert out.shape == (3, 1) and np.all(np.isfinite(out))
+
+
 def test_users_own_builder_by_dotted_path(housing_trainer_inputs, tmp_path):
     config = HOUSING.trainer_config(model_builder='tests.components.trainer.builders.numeric_only',
                            hparams={'optimizer': 'Adam', 'learning_rate': 0.01})
