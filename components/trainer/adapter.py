@@ -271,7 +271,8 @@ def _export_chief(fn_args: tfx.components.FnArgs, config: TrainerConfig,
         estimator, export.serving_receiver_fn(tf_transform_output, serving_spec),
         fn_args.serving_model_dir, scratch, assets_extra=export.model_description(task, tf_transform_output))
     export.export_eval_model(
-        estimator, export.eval_receiver_fn(tf_transform_output, task.transformed_label_key, config.eval_features),
+        export.eval_estimator(estimator, tf_transform_output),
+        export.eval_receiver_fn(tf_transform_output, task.transformed_label_key, config.eval_features),
         fn_args.eval_model_dir, scratch)
     logging.info('exported serving model to %s and eval model to %s',
                  fn_args.serving_model_dir, fn_args.eval_model_dir)

@@ -20,6 +20,8 @@ from components.trainer.input_fn import as_column
 from components.trainer.task import TaskSpec
 
 EXAMPLES_KEY = 'examples'
+# The eval model's feature holding the serialized examples (eval_receiver_fn).
+SERIALIZED_FEATURE = '__tke_serialized_example'
 # The SavedModel's folder for files of its own (TF Serving reads only its warmup file there).
 ASSETS_EXTRA_DIR = 'assets.extra'
 RAW_SCHEMA_FILE = 'schema.pbtxt'
@@ -62,9 +64,10 @@ def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput, transformed_lab
                      eval_features: Optional[Sequence[str]] = None) -> Callable[[], tfma.export.EvalInputReceiver]:
     """TFMA feeds raw examples (with the label); metrics use the transformed label.
 
-    ``eval_features``: the raw features kept beside the transformed ones, for slicing
-    (None: all). TFMA copies every feature of the receiver out per example, so each one
-    kept costs time on every eval row.
+    TFMA copies every feature of the receiver out per example, so each one costs time
+    on every eval row. The features are only the raw ones kept for slicing
+    (``eval_features``; None: all) and the serialized examples, from which the model_fn
+    of ``eval_estimator`` computes the transformed features the model reads.
     """
     raw_spec = tf_transform_output.raw_feature_spec()
     kept = kept_raw_features(tf_transform_output, eval_features)
@@ -73,13 +76,31 @@ def eval_receiver_fn(tf_transform_output: tft.TFTransformOutput, transformed_lab
         serialized = tf.compat.v1.placeholder(dtype=tf.string, shape=[None], name='input_example_tensor')
         raw = tf.io.parse_example(serialized, raw_spec)
         transformed = tf_transform_output.transform_raw_features(raw)
-        # The raw features to slice on stay available; the model reads transformed ones.
-        features = {**{key: raw[key] for key in kept}, **transformed}
+        features = {**{key: raw[key] for key in kept}, SERIALIZED_FEATURE: serialized}
         return tfma.export.EvalInputReceiver(
             features=features, receiver_tensors={EXAMPLES_KEY: serialized},
             labels=as_column(transformed[transformed_label_key]))
 
     return receiver_fn
+
+
+def eval_estimator(estimator: tf.estimator.Estimator,
+                   tf_transform_output: tft.TFTransformOutput) -> tf.estimator.Estimator:
+    """The trained Estimator, its model_fn fed from ``eval_receiver_fn``'s serialized examples.
+
+    Same checkpoint, same model_fn: the transform graph runs inside it, so the features
+    TFMA copies out per example are not the model's (at 10x the taxi data the Evaluator
+    took 13.5-14.1 s with the transformed features in the receiver, ~9 s without).
+    """
+    raw_spec = tf_transform_output.raw_feature_spec()
+    model_fn = estimator.model_fn
+
+    def transforming_model_fn(features, labels, mode, config):
+        raw = tf.io.parse_example(features[SERIALIZED_FEATURE], raw_spec)
+        return model_fn(tf_transform_output.transform_raw_features(raw, drop_unused_features=True), labels, mode,
+                        config)
+
+    return tf.estimator.Estimator(transforming_model_fn, model_dir=estimator.model_dir, config=estimator.config)
 
 
 def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput) -> Dict[str, str]:

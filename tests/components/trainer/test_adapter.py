@@ -77,17 +77,38 @@ def test_exports_serving_and_eval_models(trained, housing_csv):
     assert 'name: "crim"' in (extra / 'schema.pbtxt').read_text()
 
 
-def test_eval_model_hands_tfma_the_transformed_features_and_only_the_slice_features(trained):
+def test_eval_model_hands_tfma_only_the_slice_features_and_the_serialized_examples(trained):
     # TFMA copies every receiver feature out per example: the eval model keeps the raw
-    # features the Evaluator slices on (the recipe's), not all of them.
+    # features the Evaluator slices on (the recipe's), and its model_fn transforms the
+    # serialized examples itself, so the transformed features are not among them.
+    from tensorflow_model_analysis.eval_saved_model.load import EvalSavedModel
+
+    from components.trainer.export import SERIALIZED_FEATURE
+
+    features, _, _ = EvalSavedModel(trained.eval_model_dir).get_features_predictions_labels_dicts()
+    assert HOUSING.slice_features == ('chas',)
+    assert set(features) == {'chas', SERIALIZED_FEATURE}
+    assert 'crim' in {f.name for f in load_schema(HOUSING.schema_path).feature}
+
+
+def test_eval_model_predicts_what_the_serving_model_does_with_the_transformed_label(trained, housing_csv):
     import tensorflow_transform as tft
     from tensorflow_model_analysis.eval_saved_model.load import EvalSavedModel
 
-    features, _, _ = EvalSavedModel(trained.eval_model_dir).get_features_predictions_labels_dicts()
-    transformed = set(tft.TFTransformOutput(trained.transform_graph_path).transformed_feature_spec())
-    assert HOUSING.slice_features == ('chas',)
-    assert set(features) == transformed | {'chas'}
-    assert 'crim' not in features and 'crim' in {f.name for f in load_schema(HOUSING.schema_path).feature}
+    rows = csv_rows(housing_csv, 6)
+    schema = load_schema(HOUSING.schema_path)
+    fetched = EvalSavedModel(trained.eval_model_dir).predict_list(examples_from_rows(rows, schema))
+    assert len(fetched) == 6
+    key = HOUSING.task_spec.prediction_key
+    eval_predictions = np.array([np.ravel(f.values['predictions'][key])[0] for f in fetched])
+    eval_labels = np.array([np.ravel(f.values['labels'])[0] for f in fetched])
+    serving = tf.saved_model.load(trained.serving_model_dir).signatures['regression']
+    served = serving(inputs=tf.constant(examples_from_rows(rows, schema, drop=[HOUSING.label_key])))
+    np.testing.assert_allclose(eval_predictions, served['outputs'].numpy().ravel(), rtol=1e-5)
+    transformed = tft.TFTransformOutput(trained.transform_graph_path).transform_features_layer()(
+        tf.io.parse_example(tf.constant(examples_from_rows(rows, schema)),
+                            tft.TFTransformOutput(trained.transform_graph_path).raw_feature_spec()))
+    np.testing.assert_allclose(eval_labels, transformed[HOUSING.task_spec.transformed_label_key].numpy(), rtol=1e-6)
 
 
 def test_trains_on_raw_examples_transformed_as_they_are_read(housing_trainer_inputs, housing_csv, tmp_path):
