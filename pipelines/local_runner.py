@@ -117,11 +117,9 @@ def beam_args(mode: str, data_bytes: int) -> List[str]:
         raise ValueError(f'unknown Beam mode {mode!r}; choose one of {BEAM_MODES}')
     if mode == 'auto':
         mode = 'multi_processing' if data_bytes >= MULTI_PROCESSING_MIN_BYTES else 'in_memory'
-    if mode == 'multi_processing':
-        # 0: one worker per CPU.
-        args = ['--direct_running_mode=multi_processing', '--direct_num_workers=0']
-    elif mode == 'multi_threading':
-        args = ['--direct_running_mode=multi_threading', '--direct_num_workers=0']
+    if mode in ('multi_processing', 'multi_threading'):
+        # 0: one worker (process or thread) per CPU.
+        args = [f'--direct_running_mode={mode}', '--direct_num_workers=0']
     else:
         args = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
     setup_file = source_setup_file()

@@ -36,8 +36,11 @@ def make_input_fn(file_pattern: List[str], data_accessor: tfx.components.DataAcc
     """
     keys = tuple(feature_keys)
 
+    def inputs(features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        return {k: features[k] for k in keys}
+
     def pick(features: Dict[str, tf.Tensor]) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
-        return {k: features[k] for k in keys}, as_column(features[label_key])
+        return inputs(features), as_column(features[label_key])
 
     def transformed_input_fn() -> tf.data.Dataset:
         dataset = data_accessor.tf_dataset_factory(
@@ -45,7 +48,7 @@ def make_input_fn(file_pattern: List[str], data_accessor: tfx.components.DataAcc
             tfxio.TensorFlowDatasetOptions(
                 batch_size=batch_size, label_key=label_key, shuffle=shuffle, shuffle_seed=seed),
             tf_transform_output.transformed_metadata.schema)
-        return dataset.map(lambda features, label: ({k: features[k] for k in keys}, as_column(label)))
+        return dataset.map(lambda features, label: (inputs(features), as_column(label)))
 
     def raw_input_fn() -> InputFnResult:
         dataset = data_accessor.tf_dataset_factory(
