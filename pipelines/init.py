@@ -476,7 +476,10 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
               f'numeric = {lst(roles.numeric)}', f'log = {lst(roles.log)}',
               f'categorical = {lst(roles.categorical)}', f'optional = {lst(roles.optional)}',
               f'numbers_as_text = {lst(roles.numbers_as_text)}', f'missing_tokens = {lst(roles.missing_tokens)}',
-              f'buckets = {roles.buckets}', f'vocab_size = {roles.vocab_size}', f'oov_buckets = {roles.oov_buckets}']
+              f'buckets = {roles.buckets}', f'vocab_size = {roles.vocab_size}', f'oov_buckets = {roles.oov_buckets}',
+              '# Interactions to learn as one categorical feature each, e.g. [["a", "b"]] (numbers by their',
+              '# quantile bucket); none unless you know which matter.',
+              f'crosses = {json.dumps([list(c) for c in roles.crosses])}']
     if roles.excluded:
         lines += ['', '# Left out (in the schema, since the CSV has them, but not fed to the model):',
                   '[transform.excluded]']

@@ -4,8 +4,11 @@ Numbers: missing cells (absent, or a missing token in a numbers-as-text column) 
 with the training mean and flagged by a 0/1 ``<name>_missing_xf`` input; skewed positive
 columns go through log1p; then z-scored; optionally also quantile buckets for the wide
 part. Categoricals: a vocabulary of the training values with OOV buckets (missing is a
-value of its own). The label follows the task spec: a float for regression, the class's
-index in ``class_labels`` for classification. Everything is in the transform graph, so
+value of its own). Crosses (none unless the recipe names some): the members' values
+(a number by its quantile bucket among the present values) joined into one string,
+through a vocabulary the same way.
+The label follows the task spec: a float for regression, the class's index in
+``class_labels`` for classification. Everything is in the transform graph, so
 the served model takes the raw row as the CSV has it.
 """
 
@@ -16,10 +19,13 @@ from typing import Any, Dict, Tuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.generic.roles import BUCKET_SUFFIX, MISSING_SUFFIX, TASK_KEY, Roles, transformed
+from components.recipes.generic.roles import BUCKET_SUFFIX, MISSING_SUFFIX, TASK_KEY, Roles, cross_name, transformed
 from components.trainer.task import REGRESSION, TaskSpec
 
 MISSING_CATEGORY = '__missing__'
+# Joins a cross's members: a control character no CSV cell is likely to hold, and no newline
+# (the vocabulary file has a value per line).
+_CROSS_JOIN = '\x1f'
 
 
 def _present_values(x) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -71,6 +77,9 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
                          '(create_pipeline puts it there)')
     task = TaskSpec(**custom_config[TASK_KEY])
     outputs = {}
+    # Each column as a string, for the crosses: a category, or a number's bucket.
+    as_text: Dict[str, tf.Tensor] = {}
+    crossed = {key for cross in roles.crosses for key in cross}
     for key in roles.numeric:
         value, present = _number(inputs[key], key in roles.numbers_as_text, roles.missing_tokens)
         if key in roles.log:
@@ -82,8 +91,22 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
             outputs[transformed(key + MISSING_SUFFIX)] = 1.0 - tf.cast(present, tf.float32)
         if roles.buckets:
             outputs[transformed(key + BUCKET_SUFFIX)] = tft.bucketize(filled, roles.buckets)
+        if key in crossed:
+            # Buckets of the present values, not of the filled ones: those depend on the mean,
+            # and a vocabulary over them would be a third analysis phase, which Beam's
+            # DirectRunner fails to schedule ("watermark-pending bundles did not execute").
+            boundaries = tft.quantiles(tf.boolean_mask(value, present), roles.buckets,
+                                       epsilon=min(1.0 / roles.buckets, 0.01))
+            bucket = tft.apply_buckets(value, boundaries)
+            as_text[key] = tf.where(present, tf.strings.as_string(bucket), MISSING_CATEGORY)
     for key in roles.categorical:
+        as_text[key] = _category(inputs[key])
         outputs[transformed(key)] = tft.compute_and_apply_vocabulary(
-            _category(inputs[key]), top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=key)
+            as_text[key], top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=key)
+    for cross in roles.crosses:
+        name = cross_name(cross)
+        joined = tf.strings.join([as_text[key] for key in cross], separator=_CROSS_JOIN)
+        outputs[transformed(name)] = tft.compute_and_apply_vocabulary(
+            joined, top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=name)
     outputs[task.transformed_label_key] = label_output(inputs[task.label_key], task)
     return outputs

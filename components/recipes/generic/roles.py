@@ -17,6 +17,8 @@ TASK_KEY = TRANSFORM_TASK_KEY
 TRANSFORMED_SUFFIX = '_xf'
 MISSING_SUFFIX = '_missing'
 BUCKET_SUFFIX = '_bucket'
+# A crossed feature's name joins its columns' names: ['a', 'b'] -> 'a_x_b'.
+CROSS_SEPARATOR = '_x_'
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,12 @@ class Roles:
         stored as strings in the schema (as CsvExampleGen reads them), parsed here.
       missing_tokens: cell values that mean "missing" in a numbers_as_text column.
       buckets: quantile buckets per numeric column for the wide part (0: none).
-      vocab_size, oov_buckets: per categorical column.
+      vocab_size, oov_buckets: per categorical column, and per cross.
+      crosses: groups of columns crossed into one categorical feature each (``a_x_b``):
+        a categorical column takes part with its value, a numeric one with its quantile
+        bucket (so ``buckets`` must be above 0), missing as a value of its own; the
+        combinations seen in training go through a vocabulary like a categorical column.
+        None by default: which interactions matter is the user's knowledge of the data.
     """
 
     numeric: Tuple[str, ...] = ()
@@ -45,6 +52,7 @@ class Roles:
     buckets: int = 10
     vocab_size: int = 1000
     oov_buckets: int = 1
+    crosses: Tuple[Tuple[str, ...], ...] = ()
     excluded: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -59,17 +67,43 @@ class Roles:
         for key in ('numeric', 'log', 'categorical', 'optional', 'numbers_as_text', 'missing_tokens'):
             if key in values:
                 values[key] = tuple(values[key])
+        if 'crosses' in values:
+            values['crosses'] = tuple(tuple(c) if isinstance(c, (list, tuple)) else c for c in values['crosses'])
         roles = cls(**values)
         stray = sorted(set(roles.log) - set(roles.numeric)) + sorted(set(roles.numbers_as_text) - set(roles.numeric))
         if stray:
             raise ValueError(f'[transform] log / numbers_as_text columns {stray} are not numeric columns')
         if not roles.numeric and not roles.categorical:
             raise ValueError('[transform] names no numeric and no categorical column: the model would have no input')
+        roles.check_crosses()
         return roles
 
+    def check_crosses(self) -> None:
+        inputs = set(self.numeric) | set(self.categorical)
+        for cross in self.crosses:
+            if not isinstance(cross, tuple) or len(cross) < 2 or len(set(cross)) < len(cross):
+                raise ValueError(f'[transform] crosses: {cross!r} must be a list of two or more different columns, '
+                                 'e.g. crosses = [["a", "b"]]')
+            stray = [c for c in cross if c not in inputs]
+            if stray:
+                raise ValueError(f'[transform] crosses: {stray} in {list(cross)} are not numeric or categorical '
+                                 'columns')
+            if self.buckets <= 0 and any(c in self.numeric for c in cross):
+                raise ValueError(f'[transform] crosses: {list(cross)} crosses numeric columns, which take part by '
+                                 'their quantile bucket: set buckets above 0')
+        names = [cross_name(c) for c in self.crosses]
+        clashes = sorted({n for n in names if n in inputs or names.count(n) > 1})
+        if clashes:
+            raise ValueError(f'[transform] crosses: {clashes} named twice, or the name of a column too')
+
     def to_config(self) -> Dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+        return {k: [list(c) if isinstance(c, tuple) else c for c in v] if isinstance(v, tuple) else v
+                for k, v in self.__dict__.items()}
 
 
 def transformed(key: str) -> str:
     return f'{key}{TRANSFORMED_SUFFIX}'
+
+
+def cross_name(columns: Tuple[str, ...]) -> str:
+    return CROSS_SEPARATOR.join(columns)

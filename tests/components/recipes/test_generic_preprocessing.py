@@ -84,6 +84,59 @@ def test_categories_and_the_label(generated, transformed_rows):
     assert all(math.isfinite(v) for o in transformed_rows for v in np.ravel(list(o.values())))
 
 
+def test_crosses_give_one_id_per_combination(generated):
+    """A categorical column crossed with a numeric one's quantile bucket; missing is a value of its own."""
+    recipe, schema, rows = generated
+    config = recipe.transform_custom_config()
+    roles = Roles.from_config(config)
+    assert roles.crosses == (), 'tke init names no cross'
+    assert 'pickup_latitude' in roles.optional
+    config['crosses'] = [['company', 'pickup_latitude']]
+    out = analyze_and_transform(functools.partial(preprocessing_fn, custom_config=config), rows, schema)
+    cross = transformed('company_x_pickup_latitude')
+    # Each id is one (company, latitude bucket) pair: one company per id; along a company's
+    # latitudes each id holds one unbroken range (a bucket), at most `buckets` of them; a
+    # missing latitude is an id of its own.
+    owners, missing, by_company = {}, {}, {}
+    for r, o in zip(rows, out, strict=True):
+        company = r['company'] or '__missing__'
+        owners.setdefault(o[cross], set()).add(company)
+        if r['pickup_latitude']:
+            by_company.setdefault(company, []).append((float(r['pickup_latitude']), o[cross]))
+        else:
+            missing.setdefault(company, set()).add(o[cross])
+    assert all(len(c) == 1 for c in owners.values()), 'an id per company'
+    assert missing and all(len(v) == 1 for v in missing.values())
+    runs = 0
+    for company, pairs in by_company.items():
+        ids = [i for _, i in sorted(pairs)]
+        starts = [i for n, i in enumerate(ids) if n == 0 or ids[n - 1] != i]
+        assert len(starts) == len(set(starts)), f'{company}: an id in two latitude ranges'
+        assert len(starts) <= roles.buckets and not set(starts) & missing.get(company, set())
+        runs += len(starts)
+    assert runs > len(by_company), 'the latitude splits companies'
+    # The rest is as without the cross.
+    plain = analyze_and_transform(functools.partial(preprocessing_fn, custom_config=recipe.transform_custom_config()),
+                                  rows, schema)
+    assert [{k: v for k, v in o.items() if k != cross} for o in out] == plain
+
+
+def test_bad_crosses_are_named():
+    base = {'numeric': ['a'], 'categorical': ['c']}
+    with pytest.raises(ValueError, match=r"\['z'\] in \['a', 'z'\] are not numeric or categorical"):
+        Roles.from_config({**base, 'crosses': [['a', 'z']]})
+    with pytest.raises(ValueError, match='two or more different columns'):
+        Roles.from_config({**base, 'crosses': [['a']]})
+    with pytest.raises(ValueError, match='two or more different columns'):
+        Roles.from_config({**base, 'crosses': ['a']})
+    with pytest.raises(ValueError, match='set buckets above 0'):
+        Roles.from_config({**base, 'buckets': 0, 'crosses': [['a', 'c']]})
+    with pytest.raises(ValueError, match=r"\['a_x_c'\] named twice"):
+        Roles.from_config({**base, 'crosses': [['a', 'c'], ['a', 'c']]})
+    roles = Roles.from_config({**base, 'crosses': [['a', 'c']]})
+    assert roles.crosses == (('a', 'c'),) and roles.to_config()['crosses'] == [['a', 'c']]
+
+
 def test_bad_roles_are_named():
     with pytest.raises(ValueError, match=r"unknown \[transform\] keys \['numerc'\]"):
         Roles.from_config({'numerc': ['a']})
