@@ -6,9 +6,11 @@ one folder (the pipeline reads ``*.csv`` under its data folder), runs both execu
 rows/s and the ratio. ``--limit`` adds the raw floor: pyarrow's CSV reader (its own type
 inference) and tfx_bsl's ``RecordBatchToExamples`` writing one gzipped TFRecord file,
 with no type inference across files, no hashing, no split. ``--ours-only`` skips TFX's
-executor (it takes minutes from about 100 copies up).
+executor (it takes minutes from about 100 copies up). ``--processes N`` (N > 1) also
+times ours as it runs under the pipeline's multi_processing Beam mode with N workers:
+pass 2 shared out over N processes (the limit stays one core's).
 
-    .venv/bin/python bench/example_gen.py [--copies 10] [--ours-only] [--limit] [--work DIR]
+    .venv/bin/python bench/example_gen.py [--copies 10] [--ours-only] [--limit] [--processes N] [--work DIR]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tfx_bsl.coders import example_coder
 
 from components.fast_example_gen import Executor as FastExecutor
 from components.recipes import get_recipe
+from pipelines.local_runner import source_setup_file
 
 BEAM_ARGS = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
 
@@ -96,7 +99,7 @@ def timed(label: str, rows: int, fn: Callable[[], None]) -> float:
     started = time.monotonic()
     fn()
     seconds = time.monotonic() - started
-    print(f'  {label:<34} {seconds:8.1f} s  {rows / seconds:>10,.0f} rows/s', flush=True)
+    print(f'  {label:<44} {seconds:8.1f} s  {rows / seconds:>10,.0f} rows/s', flush=True)
     return seconds
 
 
@@ -105,6 +108,8 @@ def main() -> None:
     parser.add_argument('--copies', type=int, default=10, help='copies of the 15k-row taxi CSV (default 10)')
     parser.add_argument('--ours-only', action='store_true', help="skip TFX's CsvExampleGen executor")
     parser.add_argument('--limit', action='store_true', help='also time raw pyarrow + RecordBatchToExamples')
+    parser.add_argument('--processes', type=int, default=1,
+                        help='also time ours under multi_processing with this many workers (default 1: not)')
     parser.add_argument('--work', help='work folder (default: a temporary one, removed afterwards)')
     args = parser.parse_args()
     if args.copies < 1:
@@ -117,6 +122,14 @@ def main() -> None:
         size = sum(os.path.getsize(p) for p in glob.glob(str(data / '*.csv'))) / 1e6
         print(f'{args.copies} copies of the taxi CSV: {rows:,} rows, {size:.0f} MB, in {data}')
         ours = timed('fast ExampleGen executor', rows, lambda: run_executor(FastExecutor(), data, work / 'fast'))
+        if args.processes > 1:
+            setup = source_setup_file()
+            parallel = FastExecutor(FastExecutor.Context(beam_pipeline_args=[
+                '--direct_running_mode=multi_processing', f'--direct_num_workers={args.processes}'] + (
+                [f'--setup_file={setup}'] if setup else [])))
+            both = timed(f'fast ExampleGen executor, {args.processes} processes', rows,
+                         lambda: run_executor(parallel, data, work / 'fast_parallel'))
+            print(f'  {args.processes} processes: {ours / both:.2f}x one')
         if args.limit:
             timed('limit: pyarrow + RecordBatchToExamples', rows, lambda: raw_limit(data, work / 'limit'))
         if not args.ours_only:

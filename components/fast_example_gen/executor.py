@@ -20,19 +20,33 @@ leaves them; downstream readers shuffle with a buffer anyway.
 Rows are spread round-robin over several files per split when the split is large, one
 per ``ROWS_PER_SHARD`` rows: a gzipped file cannot be split, so a downstream Beam job
 reads each file in one worker.
+
+Pass 2 uses several processes where the pipeline's Beam settings give Beam several
+(``--direct_running_mode=multi_processing``: ``--direct_num_workers``, 0 for one per core,
+at most ``MAX_PROCESSES``) and the input is several files of at least
+``PARALLEL_MIN_BYTES`` in all: this process and spawned ones take files from one queue
+(the spawned ones start a few seconds late, importing TensorFlow for its file systems, so
+a queue balances the work where a fixed share would not), each writing its own shards of
+every split. A single file is converted by one process; so is everything under another
+Beam mode or runner (``multi_threading`` is the choice where memory is short).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import math
+import multiprocessing
 import os
+import pickle
+import queue as queue_lib
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import tensorflow as tf
 from absl import logging
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from google.protobuf import json_format
 from tfx import types
 
@@ -49,17 +63,23 @@ from components.fast_example_gen.encoder import CanonicalExampleEncoder
 
 ROWS_PER_SHARD = 500_000
 FILE_NAME = 'data_tfrecord'
+# Below this much CSV one process converts it: a spawned one takes ~5 s to start (measured: see
+# the README), about what pass 2 spends on 45 MB.
+PARALLEL_MIN_BYTES = 64 << 20
+# Each process holds TensorFlow (~0.5 GB): four at most, however many cores.
+MAX_PROCESSES = 4
 
 
 class _SplitWriter:
-    """Gzipped TFRecord files of one split, rows dealt round-robin over ``num_shards`` files."""
+    """Gzipped TFRecord files of one split: this process's shards (``slot``, ``slot + slots``, ...
+    of ``num_shards``), rows dealt round-robin over them."""
 
-    def __init__(self, split_uri: str, num_shards: int) -> None:
+    def __init__(self, split_uri: str, num_shards: int, slot: int = 0, slots: int = 1) -> None:
         tf.io.gfile.makedirs(split_uri)
         options = tf.io.TFRecordOptions(compression_type='GZIP')
         self._writers = [
             tf.io.TFRecordWriter(os.path.join(split_uri, f'{FILE_NAME}-{i:05d}-of-{num_shards:05d}.gz'), options)
-            for i in range(num_shards)]
+            for i in range(slot, num_shards, slots)]
         self.rows = 0
 
     def write(self, record: bytes) -> None:
@@ -94,6 +114,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     """CSV files -> gzipped tf.Example splits, as CsvExampleGen's executor writes them."""
 
     block_size = reader.DEFAULT_BLOCK_SIZE
+    parallel_min_bytes = PARALLEL_MIN_BYTES
+    max_processes = MAX_PROCESSES
 
     def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],  # noqa: N802
            exec_properties: Dict[str, Any]) -> None:
@@ -150,29 +172,131 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         total = buckets[-1] if buckets else 1
         shares = ([(b - a) / total for a, b in zip([0] + buckets[:-1], buckets, strict=True)] if buckets else [1.0])
-        writers = [_SplitWriter(artifact_utils.get_split_uri(examples, name),
-                                max(1, math.ceil(num_rows * share / ROWS_PER_SHARD)))
-                   for name, share in zip(names, shares, strict=True)]
-        keys_of = (_partition_keys(split_config.partition_feature_name, column_types)
-                   if buckets and split_config.HasField('partition_feature_name') else None)
-        encoder = CanonicalExampleEncoder()
-        sha256 = hashlib.sha256
-        from_bytes = int.from_bytes
-        try:
-            for path in files:
-                for batch in reader.iter_blocks(path, column_names, self.block_size):
-                    records, single = encoder.encode(reader.feature_columns(batch, column_types))
-                    if buckets is None:
-                        write = writers[0].write
-                        for record in records:
-                            write(record)
-                        continue
-                    keys = keys_of(single) if keys_of else records
-                    for key, record in zip(keys, records, strict=True):
-                        writers[bisect.bisect(buckets, from_bytes(sha256(key).digest(), 'big') % total)].write(record)
-        finally:
-            for writer in writers:
-                writer.close()
+        processes = self._processes(files)
+        job = _ConvertJob(
+            column_names=column_names, column_types=column_types, block_size=self.block_size, buckets=buckets,
+            partition_feature_name=(split_config.partition_feature_name
+                                    if buckets and split_config.HasField('partition_feature_name') else None),
+            split_uris=[artifact_utils.get_split_uri(examples, name) for name in names],
+            # At least a shard per process and split: each process writes its own.
+            num_shards=[max(processes, math.ceil(num_rows * share / ROWS_PER_SHARD)) for share in shares],
+            slots=processes)
+        if job.partition_feature_name:
+            _partition_keys(job.partition_feature_name, column_types)  # its errors before any process starts
+        rows = _convert_files(job, 0, files) if processes == 1 else _convert_in_processes(job, files)
         seconds = time.monotonic() - started
-        counts = ', '.join(f'{name} {w.rows}' for name, w in zip(names, writers, strict=True))
-        logging.info('Fast CSV ExampleGen: wrote %s in %.1f s (%.0f rows/s)', counts, seconds, num_rows / seconds)
+        counts = ', '.join(f'{name} {n}' for name, n in zip(names, rows, strict=True))
+        logging.info('Fast CSV ExampleGen: wrote %s in %.1f s (%.0f rows/s, %d process(es))', counts, seconds,
+                     num_rows / seconds, processes)
+        if sum(rows) != num_rows:
+            raise RuntimeError(f'Fast CSV ExampleGen read {num_rows} rows in pass 1 but wrote {sum(rows)}')
+
+    def _processes(self, files: Sequence[str]) -> int:
+        return processes_for(self._beam_pipeline_args, files, self.parallel_min_bytes, self.max_processes)
+
+
+def processes_for(beam_pipeline_args: Sequence[str], files: Sequence[str], min_bytes: int = PARALLEL_MIN_BYTES,
+                  max_processes: int = MAX_PROCESSES) -> int:
+    """Pass 2's processes: as many as Beam's DirectRunner runs workers in processes, at most one
+    per file and ``max_processes``; one below ``min_bytes`` of CSV."""
+    options = PipelineOptions(list(beam_pipeline_args))
+    runner = options.view_as(StandardOptions).runner
+    direct = options.view_as(DirectOptions)
+    if (runner not in (None, 'DirectRunner') or direct.direct_running_mode != 'multi_processing'
+            or len(files) < 2 or sum(_size(f) for f in files) < min_bytes):
+        return 1
+    workers = direct.direct_num_workers or len(os.sched_getaffinity(0))
+    return max(1, min(len(files), max_processes, workers))
+
+
+def _size(path: str) -> int:
+    return tf.io.gfile.stat(path).length
+
+
+@dataclasses.dataclass(frozen=True)
+class _ConvertJob:
+    """What every process of pass 2 needs (picklable: it travels to the spawned ones)."""
+
+    column_names: List[str]
+    column_types: Dict[str, reader.ColumnType]
+    block_size: int
+    buckets: Optional[List[int]]
+    partition_feature_name: Optional[str]
+    split_uris: List[str]
+    num_shards: List[int]
+    slots: int
+
+
+def _convert_files(job: _ConvertJob, slot: int, files: Iterable[str]) -> List[int]:
+    """Pass 2 over ``files`` into this slot's shards: rows written per split."""
+    writers = [_SplitWriter(uri, n, slot, job.slots) for uri, n in zip(job.split_uris, job.num_shards, strict=True)]
+    buckets = job.buckets
+    total = buckets[-1] if buckets else 1
+    keys_of = _partition_keys(job.partition_feature_name, job.column_types) if job.partition_feature_name else None
+    encoder = CanonicalExampleEncoder()
+    sha256 = hashlib.sha256
+    from_bytes = int.from_bytes
+    try:
+        for path in files:
+            for batch in reader.iter_blocks(path, job.column_names, job.block_size):
+                records, single = encoder.encode(reader.feature_columns(batch, job.column_types))
+                if buckets is None:
+                    write = writers[0].write
+                    for record in records:
+                        write(record)
+                    continue
+                keys = keys_of(single) if keys_of else records
+                for key, record in zip(keys, records, strict=True):
+                    writers[bisect.bisect(buckets, from_bytes(sha256(key).digest(), 'big') % total)].write(record)
+    finally:
+        for writer in writers:
+            writer.close()
+    return [w.rows for w in writers]
+
+
+def _worker(job: _ConvertJob, slot: int, files: Any, results: Any) -> None:
+    """A spawned process's pass 2: files from the shared queue until its end marker."""
+    try:
+        results.put((slot, _convert_files(job, slot, iter(files.get, None)), None))
+    except Exception as e:  # noqa: BLE001 (handed to the parent, which raises it)
+        try:
+            pickle.loads(pickle.dumps(e))
+        except Exception:  # noqa: BLE001 (an exception that cannot travel: its text does)
+            e = RuntimeError(f'{type(e).__name__}: {e}')
+        results.put((slot, None, e))
+
+
+def _convert_in_processes(job: _ConvertJob, files: Sequence[str]) -> List[int]:
+    """Slot 0 here, slots 1.. in spawned processes (not forked: TensorFlow is loaded), one queue of files."""
+    context = multiprocessing.get_context('spawn')
+    todo, results = context.Queue(), context.Queue()
+    for path in sorted(files, key=_size, reverse=True):  # big ones first: the last to finish finish sooner
+        todo.put(path)
+    for _ in range(job.slots):
+        todo.put(None)
+    workers = [context.Process(target=_worker, args=(job, slot, todo, results), daemon=True,
+                               name=f'fast-example-gen-{slot}') for slot in range(1, job.slots)]
+    for worker in workers:
+        worker.start()
+    try:
+        rows = _convert_files(job, 0, iter(todo.get, None))
+        pending = {w.name: w for w in workers}
+        while pending:
+            try:
+                slot, counts, error = results.get(timeout=5)
+            except queue_lib.Empty:
+                dead = [w for w in pending.values() if not w.is_alive()]
+                if dead:
+                    raise RuntimeError(f'{dead[0].name} exited with code {dead[0].exitcode} before it '
+                                       'reported') from None
+                continue
+            if error is not None:
+                raise error
+            pending.pop(f'fast-example-gen-{slot}')
+            rows = [a + b for a, b in zip(rows, counts, strict=True)]
+        return rows
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()

@@ -12,7 +12,9 @@ import collections
 import csv
 import glob
 import json
+import multiprocessing
 import os
+import queue
 import shutil
 from pathlib import Path
 from typing import Counter, Dict, List
@@ -27,7 +29,7 @@ from tfx import v1 as tfx
 from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
 from tfx.proto import example_gen_pb2
 
-from components.fast_example_gen import Executor, FastCsvExampleGen
+from components.fast_example_gen import Executor, FastCsvExampleGen, executor, reader
 
 SPLITS = (('train', 2), ('eval', 1))
 
@@ -123,6 +125,107 @@ TRICKY_B = (
     '9223372036854775807,.5,4.25,c,,4, 7 ,-Infinity,plain\n'
     '5,3.4028236e38,,,,,-0,1.,z\n'
 )
+
+
+class TwoProcessExecutor(Executor):
+    """The executor as it runs on a large input of several files under Beam's multi_processing
+    with two workers (test_processes_follow_the_beam_settings): pass 2 in two processes."""
+
+    def _processes(self, files):
+        return 2
+
+
+def _taxi_in_files(taxi_csv: Path, folder: Path, parts: int) -> Path:
+    """The shipped taxi CSV cut into ``parts`` files, each with the header."""
+    folder.mkdir()
+    with taxi_csv.open(newline='') as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    for i in range(parts):
+        with (folder / f'taxi_{i}.csv').open('w', newline='') as g:
+            writer = csv.writer(g, lineterminator='\n')
+            writer.writerow(header)
+            writer.writerows(body[i::parts])
+    return folder
+
+
+def _job(files, out: Path, slots: int) -> 'executor._ConvertJob':
+    """Pass 2's job for ``files`` as the executor makes it (hash buckets of SPLITS)."""
+    columns = reader.check_same_header(files)
+    types_, _ = reader.infer_column_types(files, columns, 1 << 20)
+    return executor._ConvertJob(column_names=columns, column_types=types_, block_size=1 << 20, buckets=[2, 3],
+                                partition_feature_name=None, num_shards=[slots] * 2, slots=slots,
+                                split_uris=[str(out / f'Split-{split}') for split, _ in SPLITS])
+
+
+def test_two_processes_write_the_same_examples(tmp_path, taxi_outputs, taxi_csv):
+    """Files shared out between this process and a spawned one: the same examples in the same splits
+    as one process writes, in the shards each wrote (shard names of one count)."""
+    _, serial = taxi_outputs
+    data = _taxi_in_files(taxi_csv, tmp_path / 'data', parts=5)
+    # Through Do(): small files may all be done here before the spawned process is up.
+    ours = run(TwoProcessExecutor, data, tmp_path / 'fast')
+    # The spawned process's own conversion, for certain: four files to it, one here.
+    files = sorted(str(f) for f in data.iterdir())
+    job = _job(files, tmp_path / 'split_by_hand', slots=2)
+    context = multiprocessing.get_context('spawn')
+    todo, results = context.Queue(), context.Queue()
+    for item in files[1:] + [None]:
+        todo.put(item)
+    helper = context.Process(target=executor._worker, args=(job, 1, todo, results))
+    helper.start()
+    here = executor._convert_files(job, 0, files[:1])
+    slot, there, error = results.get(timeout=120)
+    helper.join()
+    assert (slot, error, helper.exitcode) == (1, None, 0) and min(there) > 0 and min(here) > 0
+    for out in (ours.uri, str(tmp_path / 'split_by_hand')):
+        for split, _ in SPLITS:
+            split_dir = os.path.join(out, f'Split-{split}')
+            names = sorted(os.listdir(split_dir))
+            assert names == [f'data_tfrecord-{i:05d}-of-00002.gz' for i in range(2)], names
+            assert canonical(split_dir) == canonical(os.path.join(serial.uri, f'Split-{split}')), (out, split)
+
+
+def test_processes_follow_the_beam_settings(tmp_path):
+    files = []
+    for i in range(6):
+        files.append(str(tmp_path / f'{i}.csv'))
+        Path(files[-1]).write_text('a\n' + '1\n' * 1000)
+
+    def processes(args, files=files, min_bytes=0):
+        return executor.processes_for(args, files, min_bytes)
+
+    multi = ['--direct_running_mode=multi_processing']
+    assert processes(multi + ['--direct_num_workers=2']) == 2
+    assert processes(multi + ['--direct_num_workers=0']) == min(4, len(os.sched_getaffinity(0)))
+    assert processes(multi + ['--direct_num_workers=16']) == 4, 'at most MAX_PROCESSES'
+    assert processes(multi + ['--direct_num_workers=16'], files=files[:3]) == 3, 'at most a process per file'
+    assert processes(multi + ['--direct_num_workers=2'], files=files[:1]) == 1
+    assert processes(multi + ['--direct_num_workers=2'], min_bytes=1 << 20) == 1, 'small input'
+    assert processes(['--direct_running_mode=multi_threading', '--direct_num_workers=2']) == 1
+    assert processes(['--direct_running_mode=in_memory']) == 1
+    assert processes(multi + ['--direct_num_workers=2', '--runner=DataflowRunner']) == 1
+    assert processes([]) == 1
+
+
+def test_a_bad_file_in_pass_two_is_named_whichever_process_reads_it(tmp_path):
+    """Pass 1 finds bad rows first; should a file go bad between the passes, the process that reads it
+    names it: the spawned one through the results queue, this one directly, its helper then stopped."""
+    (tmp_path / 'good.csv').write_text('a,b\n1,x\n2,y\n')
+    (tmp_path / 'bad.csv').write_text('a,b\n1,x\n2\n')
+    job = _job([str(tmp_path / 'good.csv')], tmp_path / 'out', slots=2)
+    message = r'bad\.csv: line 3 \(data row 2\) has 1 cells; the header has 2 columns'
+    todo, results = queue.Queue(), queue.Queue()
+    for item in (str(tmp_path / 'good.csv'), str(tmp_path / 'bad.csv'), None):
+        todo.put(item)
+    executor._worker(job, 1, todo, results)
+    slot, counts, error = results.get_nowait()
+    assert (slot, counts) == (1, None)
+    with pytest.raises(ValueError, match=message):
+        raise error
+    with pytest.raises(ValueError, match=message):
+        executor._convert_in_processes(job, [str(tmp_path / 'bad.csv')])
+    assert not multiprocessing.active_children()
 
 
 def test_tricky_cells_typed_and_split_as_csv_example_gen(tmp_path):
