@@ -139,6 +139,9 @@ def create_pipeline(config: PipelineConfig,
         custom_config={**recipe.transform_custom_config(),
                        'code_fingerprint': transform_fingerprint(recipe.preprocessing_fn)},
         disable_statistics=not config.transform_statistics,
+        # No analyzer_cache input is wired (no run reads a previous run's cache), so writing
+        # one is work for nothing: 3-4 s of Transform's ~37 s at 100x (bench/scale.py, README).
+        disable_analyzer_cache=True,
         materialize=config.transform_materialize)
 
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]

@@ -131,6 +131,8 @@ def test_the_trainer_reads_raw_examples_unless_transform_materializes(settings, 
     components = {c.id: c for c in create_pipeline(_config(**settings)).components}
     transform, trainer = components['Transform'], components['Trainer']
     assert ('transformed_examples' in transform.outputs) == materialize
+    # No analyzer cache: none is read, so none is written.
+    assert 'updated_analyzer_cache' not in transform.outputs and 'analyzer_cache' not in transform.inputs
     assert trainer.inputs['examples'].producer_component_id == ('Transform' if materialize else 'CsvExampleGen')
     assert trainer.inputs['transform_graph'].producer_component_id == 'Transform'
     config = TrainerConfig.from_custom_config(json.loads(trainer.exec_properties['custom_config']))
