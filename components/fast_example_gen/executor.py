@@ -24,10 +24,9 @@ reads each file in one worker.
 Pass 2 uses several processes where the pipeline's Beam settings give Beam several
 (``--direct_running_mode=multi_processing``: ``--direct_num_workers``, 0 for one per core,
 at most ``MAX_PROCESSES``) and the input is several files of at least
-``PARALLEL_MIN_BYTES`` in all: this process and spawned ones take files from one queue
-(the spawned ones start a few seconds late, importing TensorFlow for its file systems, so
-a queue balances the work where a fixed share would not), each writing its own shards of
-every split. A single file is converted by one process; so is everything under another
+``PARALLEL_MIN_BYTES`` in all: this process and spawned ones (started before pass 1,
+so that their TensorFlow imports overlap it) convert equal shares of the bytes, each
+writing its own shards of every split. A single file is converted by one process; so is everything under another
 Beam mode or runner (``multi_threading`` is the choice where memory is short).
 """
 
@@ -63,9 +62,10 @@ from components.fast_example_gen.encoder import CanonicalExampleEncoder
 
 ROWS_PER_SHARD = 500_000
 FILE_NAME = 'data_tfrecord'
-# Below this much CSV one process converts it: a spawned one takes ~5 s to start (measured: see
-# the README), about what pass 2 spends on 45 MB.
-PARALLEL_MIN_BYTES = 64 << 20
+# Below this much CSV one process converts it: a spawned one takes ~9 s to import TensorFlow and
+# TFX on these 2-core machines, and pass 2 does ~8 MB/s a core, so two gain ~B/16 - 9 s on B MB
+# (nothing much at 100x the taxi data, 190 MB; measured: see the README).
+PARALLEL_MIN_BYTES = 256 << 20
 # Each process holds TensorFlow (~0.5 GB): four at most, however many cores.
 MAX_PROCESSES = 4
 
@@ -162,34 +162,39 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         """One input split: infer types (pass 1), then encode, hash and write (pass 2)."""
         started = time.monotonic()
         files = reader.data_files(input_base, pattern)
-        column_names = reader.check_same_header(files)
-        column_types, num_rows = reader.infer_column_types(files, column_names, self.block_size)
-        if num_rows == 0:
-            raise ValueError(f'{os.path.join(input_base, pattern)}: the {len(files)} file(s) have a header but no '
-                             f'data row: {", ".join(files)}')
-        logging.info('Fast CSV ExampleGen: %d rows in %d file(s) under %s; column types %s (%.1f s)', num_rows,
-                     len(files), pattern, {n: t.name for n, t in column_types.items()}, time.monotonic() - started)
-
-        total = buckets[-1] if buckets else 1
-        shares = ([(b - a) / total for a, b in zip([0] + buckets[:-1], buckets, strict=True)] if buckets else [1.0])
         processes = self._processes(files)
-        job = _ConvertJob(
-            column_names=column_names, column_types=column_types, block_size=self.block_size, buckets=buckets,
-            partition_feature_name=(split_config.partition_feature_name
-                                    if buckets and split_config.HasField('partition_feature_name') else None),
-            split_uris=[artifact_utils.get_split_uri(examples, name) for name in names],
-            # At least a shard per process and split: each process writes its own.
-            num_shards=[max(processes, math.ceil(num_rows * share / ROWS_PER_SHARD)) for share in shares],
-            slots=processes)
-        if job.partition_feature_name:
-            _partition_keys(job.partition_feature_name, column_types)  # its errors before any process starts
-        rows = _convert_files(job, 0, files) if processes == 1 else _convert_in_processes(job, files)
+        # Started before pass 1, so that their imports overlap it and they share pass 2 from its start.
+        with _Helpers(processes - 1) as helpers:
+            column_names = reader.check_same_header(files)
+            column_types, num_rows = reader.infer_column_types(files, column_names, self.block_size)
+            if num_rows == 0:
+                raise ValueError(f'{os.path.join(input_base, pattern)}: the {len(files)} file(s) have a header but '
+                                 f'no data row: {", ".join(files)}')
+            logging.info('Fast CSV ExampleGen: %d rows in %d file(s) under %s; column types %s (%.1f s)', num_rows,
+                         len(files), pattern, {n: t.name for n, t in column_types.items()},
+                         time.monotonic() - started)
+            total = buckets[-1] if buckets else 1
+            shares = ([(b - a) / total for a, b in zip([0] + buckets[:-1], buckets, strict=True)] if buckets
+                      else [1.0])
+            job = _ConvertJob(
+                column_names=column_names, column_types=column_types, block_size=self.block_size, buckets=buckets,
+                partition_feature_name=(split_config.partition_feature_name
+                                        if buckets and split_config.HasField('partition_feature_name') else None),
+                split_uris=[artifact_utils.get_split_uri(examples, name) for name in names],
+                # A multiple of the processes: each writes as many, of one size, so that Beam's
+                # workers downstream (as many as these) get equal shares of the files.
+                num_shards=[processes * math.ceil(math.ceil(num_rows * share / ROWS_PER_SHARD) / processes)
+                            for share in shares],
+                slots=processes)
+            if job.partition_feature_name:
+                _partition_keys(job.partition_feature_name, column_types)  # its errors before pass 2
+            rows = helpers.convert(job, files)
+        if sum(rows) != num_rows:
+            raise RuntimeError(f'Fast CSV ExampleGen read {num_rows} rows in pass 1 but wrote {sum(rows)}')
         seconds = time.monotonic() - started
         counts = ', '.join(f'{name} {n}' for name, n in zip(names, rows, strict=True))
         logging.info('Fast CSV ExampleGen: wrote %s in %.1f s (%.0f rows/s, %d process(es))', counts, seconds,
                      num_rows / seconds, processes)
-        if sum(rows) != num_rows:
-            raise RuntimeError(f'Fast CSV ExampleGen read {num_rows} rows in pass 1 but wrote {sum(rows)}')
 
     def _processes(self, files: Sequence[str]) -> int:
         return processes_for(self._beam_pipeline_args, files, self.parallel_min_bytes, self.max_processes)
@@ -254,10 +259,13 @@ def _convert_files(job: _ConvertJob, slot: int, files: Iterable[str]) -> List[in
     return [w.rows for w in writers]
 
 
-def _worker(job: _ConvertJob, slot: int, files: Any, results: Any) -> None:
-    """A spawned process's pass 2: files from the shared queue until its end marker."""
+def _worker(slot: int, jobs: Any, results: Any) -> None:
+    """A spawned process's pass 2: its job and its files, or None where the parent stopped first."""
     try:
-        results.put((slot, _convert_files(job, slot, iter(files.get, None)), None))
+        given = jobs.get()
+        if given is not None:
+            job, files = given
+            results.put((slot, _convert_files(job, slot, files), None))
     except Exception as e:  # noqa: BLE001 (handed to the parent, which raises it)
         try:
             pickle.loads(pickle.dumps(e))
@@ -266,26 +274,60 @@ def _worker(job: _ConvertJob, slot: int, files: Any, results: Any) -> None:
         results.put((slot, None, e))
 
 
-def _convert_in_processes(job: _ConvertJob, files: Sequence[str]) -> List[int]:
-    """Slot 0 here, slots 1.. in spawned processes (not forked: TensorFlow is loaded), one queue of files."""
-    context = multiprocessing.get_context('spawn')
-    todo, results = context.Queue(), context.Queue()
-    for path in sorted(files, key=_size, reverse=True):  # big ones first: the last to finish finish sooner
-        todo.put(path)
-    for _ in range(job.slots):
-        todo.put(None)
-    workers = [context.Process(target=_worker, args=(job, slot, todo, results), daemon=True,
-                               name=f'fast-example-gen-{slot}') for slot in range(1, job.slots)]
-    for worker in workers:
-        worker.start()
-    try:
-        rows = _convert_files(job, 0, iter(todo.get, None))
-        pending = {w.name: w for w in workers}
+def share_out(files: Sequence[str], parts: int, size: Callable[[str], int]) -> List[List[str]]:
+    """Files in ``parts`` groups of about equal bytes (largest first, each to the lightest group):
+    each process then writes about the same rows, so its shards are the same size as the others'."""
+    groups: List[List[str]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for path in sorted(files, key=size, reverse=True):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(path)
+        loads[lightest] += size(path)
+    return groups
+
+
+class _Helpers:
+    """Spawned processes (not forked: TensorFlow is loaded) for slots 1.. of pass 2, this process
+    slot 0. Started before pass 1, so that their imports overlap it; each converts its share of
+    the files (equal bytes, not a queue: a queue would give this process more, as it starts
+    first, and its shards would be bigger, and Beam's workers downstream uneven)."""
+
+    def __init__(self, count: int) -> None:
+        self._processes: List[Any] = []
+        if count < 1:
+            return
+        context = multiprocessing.get_context('spawn')
+        self._jobs, self._results = context.Queue(), context.Queue()
+        self._processes = [context.Process(target=_worker, args=(slot, self._jobs, self._results), daemon=True,
+                                           name=f'fast-example-gen-{slot}')
+                           for slot in range(1, count + 1)]
+        for process in self._processes:
+            process.start()
+
+    def __enter__(self) -> '_Helpers':
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def convert(self, job: _ConvertJob, files: Sequence[str]) -> List[int]:
+        """Pass 2 of ``files`` over this process and the helpers: rows written per split."""
+        if job.slots != len(self._processes) + 1:
+            raise ValueError(f'a job for {job.slots} slots given to {len(self._processes) + 1} processes')
+        if not self._processes:
+            return _convert_files(job, 0, files)
+        mine, *theirs = share_out(files, job.slots, _size)
+        for share in theirs:
+            self._jobs.put((job, share))  # any helper may take any share: each file is in one
+        started = time.monotonic()
+        rows = _convert_files(job, 0, mine)
+        logging.info('Fast CSV ExampleGen: this process wrote its share in %.1f s', time.monotonic() - started)
+        pending = {p.name: p for p in self._processes}
         while pending:
             try:
-                slot, counts, error = results.get(timeout=5)
+                slot, counts, error = self._results.get(timeout=5)
             except queue_lib.Empty:
-                dead = [w for w in pending.values() if not w.is_alive()]
+                dead = [p for p in pending.values() if not p.is_alive()]
                 if dead:
                     raise RuntimeError(f'{dead[0].name} exited with code {dead[0].exitcode} before it '
                                        'reported') from None
@@ -293,10 +335,19 @@ def _convert_in_processes(job: _ConvertJob, files: Sequence[str]) -> List[int]:
             if error is not None:
                 raise error
             pending.pop(f'fast-example-gen-{slot}')
+            logging.info('Fast CSV ExampleGen: helper %d reported after %.1f s', slot, time.monotonic() - started)
             rows = [a + b for a, b in zip(rows, counts, strict=True)]
         return rows
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-            worker.join()
+
+    def close(self) -> None:
+        if not self._processes:
+            return
+        for _ in self._processes:
+            self._jobs.put(None)  # for a helper still waiting for its job
+        for process in self._processes:
+            process.join(timeout=1)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        for channel in (self._jobs, self._results):
+            channel.cancel_join_thread()  # what is left in them is for nobody

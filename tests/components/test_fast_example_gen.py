@@ -169,10 +169,9 @@ def test_two_processes_write_the_same_examples(tmp_path, taxi_outputs, taxi_csv)
     files = sorted(str(f) for f in data.iterdir())
     job = _job(files, tmp_path / 'split_by_hand', slots=2)
     context = multiprocessing.get_context('spawn')
-    todo, results = context.Queue(), context.Queue()
-    for item in files[1:] + [None]:
-        todo.put(item)
-    helper = context.Process(target=executor._worker, args=(job, 1, todo, results))
+    jobs, results = context.Queue(), context.Queue()
+    jobs.put((job, files[1:]))
+    helper = context.Process(target=executor._worker, args=(1, jobs, results))
     helper.start()
     here = executor._convert_files(job, 0, files[:1])
     slot, there, error = results.get(timeout=120)
@@ -208,23 +207,34 @@ def test_processes_follow_the_beam_settings(tmp_path):
     assert processes([]) == 1
 
 
+def test_files_are_shared_out_by_bytes():
+    sizes = {'a': 50, 'b': 40, 'c': 30, 'd': 20, 'e': 10, 'f': 10}
+    groups = executor.share_out(list(sizes), 2, sizes.get)
+    assert sorted(sum(map(sizes.get, g)) for g in groups) == [80, 80]
+    assert sorted(f for g in groups for f in g) == sorted(sizes), 'each file in one group'
+    assert executor.share_out(['a'], 3, sizes.get) == [['a'], [], []]
+
+
 def test_a_bad_file_in_pass_two_is_named_whichever_process_reads_it(tmp_path):
     """Pass 1 finds bad rows first; should a file go bad between the passes, the process that reads it
-    names it: the spawned one through the results queue, this one directly, its helper then stopped."""
+    names it: a spawned one through the results queue, this one directly, its helpers then stopped."""
     (tmp_path / 'good.csv').write_text('a,b\n1,x\n2,y\n')
     (tmp_path / 'bad.csv').write_text('a,b\n1,x\n2\n')
     job = _job([str(tmp_path / 'good.csv')], tmp_path / 'out', slots=2)
     message = r'bad\.csv: line 3 \(data row 2\) has 1 cells; the header has 2 columns'
-    todo, results = queue.Queue(), queue.Queue()
-    for item in (str(tmp_path / 'good.csv'), str(tmp_path / 'bad.csv'), None):
-        todo.put(item)
-    executor._worker(job, 1, todo, results)
+    jobs, results = queue.Queue(), queue.Queue()
+    jobs.put((job, [str(tmp_path / 'good.csv'), str(tmp_path / 'bad.csv')]))
+    executor._worker(1, jobs, results)
     slot, counts, error = results.get_nowait()
     assert (slot, counts) == (1, None)
     with pytest.raises(ValueError, match=message):
         raise error
-    with pytest.raises(ValueError, match=message):
-        executor._convert_in_processes(job, [str(tmp_path / 'bad.csv')])
+    with pytest.raises(ValueError, match=message), executor._Helpers(1) as helpers:
+        helpers.convert(job, [str(tmp_path / 'bad.csv'), str(tmp_path / 'good.csv')])
+    assert not multiprocessing.active_children()
+    # A helper that never got its job (pass 1 failed) stops too.
+    with pytest.raises(ValueError, match='pass 1 failed'), executor._Helpers(1):
+        raise ValueError('pass 1 failed')
     assert not multiprocessing.active_children()
 
 
