@@ -26,8 +26,10 @@ Pass 2 uses several processes where the pipeline's Beam settings give Beam sever
 at most ``MAX_PROCESSES``) and the input is several files of at least
 ``PARALLEL_MIN_BYTES`` in all: this process and spawned ones (started before pass 1,
 so that their TensorFlow imports overlap it) convert equal shares of the bytes, each
-writing its own shards of every split. A single file is converted by one process; so is everything under another
-Beam mode or runner (``multi_threading`` is the choice where memory is short).
+writing as many shards of every split, so the shards come out the same size for the
+Beam workers downstream. A single file is converted by one process; so is everything
+under another Beam mode or runner (``multi_threading`` is the choice where memory is
+short).
 """
 
 from __future__ import annotations
