@@ -47,8 +47,11 @@ def _number(x, as_text: bool, tokens: Tuple[str, ...]) -> Tuple[tf.Tensor, tf.Te
         missing = tf.reduce_any(tf.equal(text[:, None], tf.constant(('',) + tuple(tokens))[None, :]), axis=1)
         present = present & ~missing
         # Safe to parse once the missing tokens are out; anything else fails loudly in Transform.
-        values = tf.strings.to_number(tf.where(present, text, '0'), out_type=tf.float32)
-    return tf.cast(values, tf.float32), present
+        values = tf.strings.to_number(tf.where(present, text, '0'), out_type=tf.float64)
+    # float64 until z-scored: columns of large numbers (census tracts ~1.7e10, ids, epoch
+    # seconds) keep their spread, which float32 (an ulp of 2,048 at 1.7e10) rounds to steps
+    # of a sixth of a standard deviation that also move with the summation order of a run.
+    return tf.cast(values, tf.float64), present
 
 
 def _category(x) -> tf.Tensor:
@@ -86,18 +89,21 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
             value = tf.math.log1p(tf.maximum(value, 0.0))
         mean = tft.mean(tf.boolean_mask(value, present))
         filled = tf.where(present, value, mean)
-        outputs[transformed(key)] = tft.scale_to_z_score(filled)
+        outputs[transformed(key)] = tf.cast(tft.scale_to_z_score(filled), tf.float32)
         if key in roles.optional:
             outputs[transformed(key + MISSING_SUFFIX)] = 1.0 - tf.cast(present, tf.float32)
         if roles.buckets:
-            outputs[transformed(key + BUCKET_SUFFIX)] = tft.bucketize(filled, roles.buckets)
+            # In float32, as TFT's quantile boundaries are: a value tied with boundaries (the
+            # mean, where many cells are missing) then compares equal to them.
+            outputs[transformed(key + BUCKET_SUFFIX)] = tft.bucketize(tf.cast(filled, tf.float32), roles.buckets)
         if key in crossed:
             # Buckets of the present values, not of the filled ones: those depend on the mean,
             # and a vocabulary over them would be a third analysis phase, which Beam's
             # DirectRunner fails to schedule ("watermark-pending bundles did not execute").
-            boundaries = tft.quantiles(tf.boolean_mask(value, present), roles.buckets,
+            value32 = tf.cast(value, tf.float32)
+            boundaries = tft.quantiles(tf.boolean_mask(value32, present), roles.buckets,
                                        epsilon=min(1.0 / roles.buckets, 0.01))
-            bucket = tft.apply_buckets(value, boundaries)
+            bucket = tft.apply_buckets(value32, boundaries)
             as_text[key] = tf.where(present, tf.strings.as_string(bucket), MISSING_CATEGORY)
     for key in roles.categorical:
         as_text[key] = _category(inputs[key])
