@@ -43,7 +43,7 @@ import os
 import pickle
 import queue as queue_lib
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import tensorflow as tf
 from absl import logging
@@ -164,7 +164,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         """One input split: infer types (pass 1), then encode, hash and write (pass 2)."""
         started = time.monotonic()
         files = reader.data_files(input_base, pattern)
-        processes = self._processes(files)
+        sizes = {path: _size(path) for path in files}  # once: on a bucket each stat is a request
+        processes = self._processes(sizes)
         # Started before pass 1, so that their imports overlap it and they share pass 2 from its start.
         with _Helpers(processes - 1) as helpers:
             column_names = reader.check_same_header(files)
@@ -190,7 +191,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 slots=processes)
             if job.partition_feature_name:
                 _partition_keys(job.partition_feature_name, column_types)  # its errors before pass 2
-            rows = helpers.convert(job, files)
+            rows = helpers.convert(job, sizes)
         if sum(rows) != num_rows:
             raise RuntimeError(f'Fast CSV ExampleGen read {num_rows} rows in pass 1 but wrote {sum(rows)}')
         seconds = time.monotonic() - started
@@ -198,22 +199,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         logging.info('Fast CSV ExampleGen: wrote %s in %.1f s (%.0f rows/s, %d process(es))', counts, seconds,
                      num_rows / seconds, processes)
 
-    def _processes(self, files: Sequence[str]) -> int:
-        return processes_for(self._beam_pipeline_args, files, self.parallel_min_bytes, self.max_processes)
+    def _processes(self, sizes: Mapping[str, int]) -> int:
+        return processes_for(self._beam_pipeline_args, sizes, self.parallel_min_bytes, self.max_processes)
 
 
-def processes_for(beam_pipeline_args: Sequence[str], files: Sequence[str], min_bytes: int = PARALLEL_MIN_BYTES,
+def processes_for(beam_pipeline_args: Sequence[str], sizes: Mapping[str, int], min_bytes: int = PARALLEL_MIN_BYTES,
                   max_processes: int = MAX_PROCESSES) -> int:
     """Pass 2's processes: as many as Beam's DirectRunner runs workers in processes, at most one
-    per file and ``max_processes``; one below ``min_bytes`` of CSV."""
+    per file (``sizes``: bytes by path) and ``max_processes``; one below ``min_bytes`` of CSV."""
     options = PipelineOptions(list(beam_pipeline_args))
     runner = options.view_as(StandardOptions).runner
     direct = options.view_as(DirectOptions)
     if (runner not in (None, 'DirectRunner') or direct.direct_running_mode != 'multi_processing'
-            or len(files) < 2 or sum(_size(f) for f in files) < min_bytes):
+            or len(sizes) < 2 or sum(sizes.values()) < min_bytes):
         return 1
     workers = direct.direct_num_workers or len(os.sched_getaffinity(0))
-    return max(1, min(len(files), max_processes, workers))
+    return max(1, min(len(sizes), max_processes, workers))
 
 
 def _size(path: str) -> int:
@@ -312,13 +313,14 @@ class _Helpers:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def convert(self, job: _ConvertJob, files: Sequence[str]) -> List[int]:
-        """Pass 2 of ``files`` over this process and the helpers: rows written per split."""
+    def convert(self, job: _ConvertJob, sizes: Mapping[str, int]) -> List[int]:
+        """Pass 2 of the files (``sizes``: bytes by path) over this process and the helpers: rows
+        written per split."""
         if job.slots != len(self._processes) + 1:
             raise ValueError(f'a job for {job.slots} slots given to {len(self._processes) + 1} processes')
         if not self._processes:
-            return _convert_files(job, 0, files)
-        mine, *theirs = share_out(files, job.slots, _size)
+            return _convert_files(job, 0, list(sizes))
+        mine, *theirs = share_out(list(sizes), job.slots, sizes.__getitem__)
         for share in theirs:
             self._jobs.put((job, share))  # any helper may take any share: each file is in one
         started = time.monotonic()

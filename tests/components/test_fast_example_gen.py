@@ -131,7 +131,7 @@ class TwoProcessExecutor(Executor):
     """The executor as it runs on a large input of several files under Beam's multi_processing
     with two workers (test_processes_follow_the_beam_settings): pass 2 in two processes."""
 
-    def _processes(self, files):
+    def _processes(self, sizes):
         return 2
 
 
@@ -192,7 +192,7 @@ def test_processes_follow_the_beam_settings(tmp_path):
         Path(files[-1]).write_text('a\n' + '1\n' * 1000)
 
     def processes(args, files=files, min_bytes=0):
-        return executor.processes_for(args, files, min_bytes)
+        return executor.processes_for(args, {f: os.path.getsize(f) for f in files}, min_bytes)
 
     multi = ['--direct_running_mode=multi_processing']
     assert processes(multi + ['--direct_num_workers=2']) == 2
@@ -230,7 +230,7 @@ def test_a_bad_file_in_pass_two_is_named_whichever_process_reads_it(tmp_path):
     with pytest.raises(ValueError, match=message):
         raise error
     with pytest.raises(ValueError, match=message), executor._Helpers(1) as helpers:
-        helpers.convert(job, [str(tmp_path / 'bad.csv'), str(tmp_path / 'good.csv')])
+        helpers.convert(job, {str(p): p.stat().st_size for p in (tmp_path / 'bad.csv', tmp_path / 'good.csv')})
     assert not multiprocessing.active_children()
     # A helper that never got its job (pass 1 failed) stops too.
     with pytest.raises(ValueError, match='pass 1 failed'), executor._Helpers(1):
