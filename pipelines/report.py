@@ -140,6 +140,19 @@ CANDIDATE = 'candidate'
 BASELINE = 'baseline'
 
 
+EXAMPLE_COUNT = 'example_count'
+# TFMA's own count of an EvalSavedModel's examples, which the pipelines' eval configs use
+# instead of an ExampleCount metric (pipelines.pipeline.eval_config).
+POST_EXPORT_EXAMPLE_COUNT = 'post_export_metrics/example_count'
+
+
+def with_example_count(metrics: Dict[str, float]) -> Dict[str, float]:
+    """``metrics`` with 'example_count' from TFMA's post-export count where no metric gave one."""
+    if EXAMPLE_COUNT not in metrics and POST_EXPORT_EXAMPLE_COUNT in metrics:
+        return {**metrics, EXAMPLE_COUNT: metrics[POST_EXPORT_EXAMPLE_COUNT]}
+    return metrics
+
+
 def overall_metrics(evaluation_uri: str, model: str = CANDIDATE) -> Dict[str, float]:
     """One model's overall-slice metrics of a TFMA evaluation, by metric name.
 
@@ -149,9 +162,10 @@ def overall_metrics(evaluation_uri: str, model: str = CANDIDATE) -> Dict[str, fl
     for record in tfma.load_metrics(evaluation_uri):
         if not record.slice_key.single_slice_keys:
             # Without a baseline, the only model has no name.
-            return {kv.key.name: kv.value.double_value.value for kv in record.metric_keys_and_values
-                    if kv.value.HasField('double_value') and not kv.key.is_diff
-                    and kv.key.model_name in (model, '' if model == CANDIDATE else model)}
+            return with_example_count({
+                kv.key.name: kv.value.double_value.value for kv in record.metric_keys_and_values
+                if kv.value.HasField('double_value') and not kv.key.is_diff
+                and kv.key.model_name in (model, '' if model == CANDIDATE else model)})
     return {}
 
 

@@ -16,7 +16,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pipelines.report import BASELINE, CANDIDATE
+from pipelines.report import BASELINE, CANDIDATE, POST_EXPORT_EXAMPLE_COUNT, with_example_count
 
 # ExampleValidator's anomalies, per split.
 ANOMALIES_FILE = 'SchemaDiff.pb'
@@ -280,8 +280,12 @@ def _model_slices(result) -> List[SliceMetrics]:
             for metrics in sub_keys.values():
                 for name, value in metrics.items():
                     number = value.get('doubleValue') if isinstance(value, dict) else None
-                    if number is not None and not name.startswith('post_export_metrics/'):
+                    # TFMA's post-export metrics repeat the model's, but for its example count.
+                    if number is not None and (name == POST_EXPORT_EXAMPLE_COUNT
+                                               or not name.startswith('post_export_metrics/')):
                         values[name] = float(number)
+        values = with_example_count(values)
+        values.pop(POST_EXPORT_EXAMPLE_COUNT, None)
         out.append(SliceMetrics(slice_name(slice_key), values))
     # Overall first, then slices by name.
     return sorted(out, key=lambda s: (s.slice != 'Overall', s.slice))
