@@ -48,9 +48,10 @@ def _number(x, as_text: bool, tokens: Tuple[str, ...]) -> Tuple[tf.Tensor, tf.Te
         present = present & ~missing
         # Safe to parse once the missing tokens are out; anything else fails loudly in Transform.
         values = tf.strings.to_number(tf.where(present, text, '0'), out_type=tf.float64)
-    # float64 until z-scored: columns of large numbers (census tracts ~1.7e10, ids, epoch
-    # seconds) keep their spread, which float32 (an ulp of 2,048 at 1.7e10) rounds to steps
-    # of a sixth of a standard deviation that also move with the summation order of a run.
+    # float64 until z-scored: columns of large numbers with a small spread keep it. Census
+    # tracts (~1.7e10, log-scaled as skewed: ~23.56, where a float32 step is 1.9e-6) differ
+    # by a few float32 steps, so in float32 their z-scores came in steps of ~0.16 standard
+    # deviations, and a row's step changed from one run to the next.
     return tf.cast(values, tf.float64), present
 
 
