@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from components.recipes.generic.hparams import DEFAULT_HPARAMS
 from components.recipes.generic.roles import MISSING_TOKENS, Roles
 from components.recipes.registry import MetricGate
 from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION, TASKS
@@ -462,12 +463,8 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
         f'change_tolerance = {inference.gate.change_tolerance}',
         '',
         '[hparams]',
-        'optimizer = "Adam"',
-        'learning_rate = 0.003',
+        *(f'{key} = {json.dumps(value)}' for key, value in DEFAULT_HPARAMS.items()),
         f'batch_size = {inference.batch_size}',
-        'hidden_units = [64, 32]',
-        'dropout = 0.1',
-        'l2 = 0.0001',
     ]
     if inference.task == REGRESSION:
         lines += ['# The label\'s mean and spread: the output layer serves in the label\'s units.',

@@ -19,9 +19,8 @@ from typing import Any, Dict, List
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.recipes.generic.hparams import DEFAULT_HPARAMS
 from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TaskSpec
-
-DEFAULT_HIDDEN_UNITS = (64, 32)
 
 
 def embedding_dim(categories: int) -> int:
@@ -37,7 +36,7 @@ def _buckets(tf_transform_output: tft.TFTransformOutput, key: str) -> int | None
 
 
 def build(tf_transform_output: tft.TFTransformOutput, hparams: Dict[str, Any], task: TaskSpec) -> tf.keras.Model:
-    l2 = tf.keras.regularizers.l2(float(hparams.get('l2', 1e-4)))
+    l2 = tf.keras.regularizers.l2(float(hparams.get('l2', DEFAULT_HPARAMS['l2'])))
     inputs: Dict[str, tf.keras.Input] = {}
     numeric: List[tf.Tensor] = []
     embedded: List[tf.Tensor] = []
@@ -66,8 +65,8 @@ def build(tf_transform_output: tft.TFTransformOutput, hparams: Dict[str, Any], t
         return parts[0] if len(parts) == 1 else tf.keras.layers.Concatenate()(parts)
 
     deep = concat(numeric + embedded)
-    dropout = float(hparams.get('dropout', 0.1))
-    for units in hparams.get('hidden_units', DEFAULT_HIDDEN_UNITS):
+    dropout = float(hparams.get('dropout', DEFAULT_HPARAMS['dropout']))
+    for units in hparams.get('hidden_units', DEFAULT_HPARAMS['hidden_units']):
         deep = tf.keras.layers.Dense(int(units), activation='relu', kernel_regularizer=l2)(deep)
         if dropout:
             deep = tf.keras.layers.Dropout(dropout)(deep)
