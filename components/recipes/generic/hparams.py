@@ -1,6 +1,9 @@
-"""The generic model's default hyperparameters: what the model builder falls back to and
-what ``tke init`` writes into a recipe (plain Python, so that ``tke init`` needs no
-TensorFlow to write them).
+"""The generic model's default hyperparameters, as ``tke init`` writes them into a recipe
+(plain Python, so that ``tke init`` needs no TensorFlow to write them).
+
+The model builder falls back to ``hidden_units``, ``dropout`` and ``l2`` here. The
+optimizer and learning rate are the Trainer's, which compiles the model: a recipe that
+names the generic builder without them gets the Trainer's own defaults (Adam, 0.001).
 
 Dropout 0.3 and L2 1e-3 are stronger than the usual defaults on purpose: the tables people
 start from are small, and on the init bench's six (110 to 10,000 training rows) they were
