@@ -11,6 +11,7 @@ from tfx import v1 as tfx
 
 from components.anomaly_gate import AnomalyGate
 from components.baseline import LatestBlessedOtherModelStrategy
+from components.fast_evaluator import FastEvaluator
 from components.fast_example_gen import FastCsvExampleGen
 from components.recipes.registry import Recipe
 from components.trainer.config import CANNED_MODE, TrainerConfig
@@ -192,7 +193,7 @@ def create_pipeline(config: PipelineConfig,
             candidate=trainer.outputs['model'],
         ).with_id(BASELINE_RESOLVER_ID)
 
-    evaluator = tfx.components.Evaluator(
+    evaluator = FastEvaluator(
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],
         baseline_model=baseline.outputs['model'],
@@ -245,7 +246,7 @@ def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, exam
                                         task=dataclasses.replace(trainer_config.task, weight_labels=None))
     canned_trainer = _trainer(config, canned_config, example_gen, transform, schema_gen, train_args,
                               eval_args).with_id(CANNED_TRAINER_ID)
-    comparison = tfx.components.Evaluator(
+    comparison = FastEvaluator(
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],
         baseline_model=canned_trainer.outputs['model'],

@@ -1,0 +1,242 @@
+"""The fast Evaluator writes what TFX's Evaluator writes: metrics per slice, validation, blessing.
+
+Both executors' ``Do()`` run for real (TFX's on Beam's DirectRunner, TFMA as it is) on
+the housing pipeline's own Evaluator inputs (its EvalSavedModel and eval examples, from
+the session's housing run), and their outputs are compared metric for metric.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+from google.protobuf import json_format
+from ml_metadata import metadata_store as mlmd
+from ml_metadata.proto import metadata_store_pb2
+from tensorflow_model_analysis.metrics import metric_types
+from tfx import v1 as tfx
+
+# TFX's own Evaluator executor, run as the reference; no public tfx.v1 name for it.
+from tfx.components.evaluator import executor as tfx_evaluator_executor
+from tfx.utils import proto_utils
+
+from components.fast_evaluator import Executor, FastEvaluator, executor
+
+EVALUATOR = 'Evaluator'
+
+
+# --- pure parts ---------------------------------------------------------------------------
+
+def _columns(rows: List[Dict[str, list]], spec: Dict[str, tf.io.VarLenFeature]) -> Dict[str, executor.SliceColumn]:
+    """Rows as serialized tf.Examples, parsed as the executor parses its blocks."""
+    def feature(values):
+        if isinstance(values[0], bytes):
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+    records = [tf.train.Example(features=tf.train.Features(feature={
+        k: feature(v) for k, v in row.items() if v})).SerializeToString() for row in rows]
+    parsed = executor.parse_slice_features(tf.constant(records), spec)
+    return {f: executor.SliceColumn.from_rows(ids.numpy(), values.numpy(), len(records))
+            for f, (ids, values) in parsed.items()}
+
+
+SPEC = {'hour': tf.io.VarLenFeature(tf.int64), 'company': tf.io.VarLenFeature(tf.string)}
+
+
+def test_rows_are_grouped_by_their_slice_values_once_each_missing_kept_apart():
+    rows = [{'hour': [3], 'company': [b'a']}, {'hour': [5], 'company': [b'b']}, {'company': [b'a']},
+            {'hour': [3]}, {'hour': [], 'company': [b'a']}]
+    columns = _columns(rows, SPEC)
+    assert columns['hour'].per_row() == [[3], [5], [], [3], []]
+    groups = {key: sorted(group.tolist()) for key, group in executor.partition_rows(columns, 5, ['company', 'hour'])}
+    assert groups == {(b'a', 3): [0], (b'b', 5): [1], (b'a', None): [2, 4], (None, 3): [3]}
+    [(key, group)] = executor.partition_rows(columns, 5, [])
+    assert key == () and group.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_a_feature_absent_from_the_whole_block_is_missing_everywhere():
+    columns = _columns([{'hour': [1]}, {'hour': [1]}], SPEC)
+    groups = executor.partition_rows(columns, 2, ['company', 'hour'])
+    assert [(key, group.tolist()) for key, group in groups] == [((None, 1), [0, 1])]
+
+
+def test_several_values_in_one_example_leave_the_evaluation_to_tfma():
+    columns = _columns([{'hour': [1]}, {'hour': [1, 2]}], SPEC)
+    with pytest.raises(executor._NotFastPath, match='more than one value'):
+        executor.partition_rows(columns, 2, ['hour'])
+
+
+def test_slice_keys_are_tfma_slice_keys():
+    specs = [tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=['hour']),
+             tfma.SlicingSpec(feature_keys=['hour', 'company'])]
+    keys = executor.slice_keys((b'a', np.int64(3)), ['company', 'hour'], specs)
+    assert keys == [(), (('hour', 3),), (('company', 'a'), ('hour', 3))]
+    assert type(keys[1][0][1]) is int  # TFMA's slice-key checks refuse numpy scalars
+    # An example without the feature is in no slice of the specs on it, as in TFMA's slicer.
+    assert executor.slice_keys((b'a', None), ['company', 'hour'], specs) == [()]
+
+
+def test_diff_metrics_are_candidate_minus_baseline_keyed_as_tfma_keys_them():
+    auc = metric_types.MetricKey(name='auc', model_name='candidate')
+    metrics = {auc: 0.9, auc.make_baseline_key('baseline'): 0.85,
+               metric_types.MetricKey(name='only_candidate', model_name='candidate'): 1.0}
+    result = executor.add_diff_metrics(metrics, 'baseline')
+    assert result[auc.make_diff_key()] == pytest.approx(0.05)
+    assert len(result) == len(metrics) + 1
+    assert executor.add_diff_metrics(metrics, None) == metrics
+
+
+def _config(**kwargs) -> str:
+    config = tfma.EvalConfig(model_specs=[tfma.ModelSpec(signature_name='eval')],
+                             slicing_specs=[tfma.SlicingSpec()], metrics_specs=[tfma.MetricsSpec()])
+    for field, value in kwargs.items():
+        if isinstance(value, list):
+            del getattr(config, field)[:]
+            getattr(config, field).extend(value)
+        else:
+            getattr(config, field).CopyFrom(value)
+    return proto_utils.proto_to_json(config)
+
+
+@pytest.mark.parametrize('config, args, reason', [
+    (_config(model_specs=[tfma.ModelSpec(signature_name='serving_default')]), [], 'not an EvalSavedModel'),
+    (_config(metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name='ExampleCount')])]), [],
+     'TFMA metrics'),
+    (_config(cross_slicing_specs=[tfma.CrossSlicingSpec(baseline_spec=tfma.SlicingSpec())]), [], 'cross slices'),
+    (_config(slicing_specs=[tfma.SlicingSpec(feature_values={'hour': '3'})]), [], 'feature values'),
+    (_config(options=tfma.Options(min_slice_size={'value': 10})), [], 'minimum slice size'),
+    (_config(), ['--runner=DataflowRunner'], 'DataflowRunner'),
+    (None, [], 'no eval_config'),
+])
+def test_what_the_fast_path_does_not_cover_goes_to_tfx(config, args, reason):
+    assert reason in executor.fallback_reason(config, {}, args)
+
+
+def test_the_pipelines_eval_configs_take_the_fast_path():
+    from components.recipes import get_recipe
+    from pipelines.pipeline import comparison_eval_config, eval_config
+    for config in (eval_config(get_recipe('taxi')), comparison_eval_config()):
+        json_config = proto_utils.proto_to_json(config)
+        assert executor.fallback_reason(json_config, {}, ['--direct_running_mode=multi_processing']) is None
+    assert executor.fallback_reason(json_config, {'fairness_indicator_thresholds': '[0.5]'}, []) is not None
+
+
+def test_component_is_the_evaluator_with_our_executor():
+    component = FastEvaluator(examples=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Examples),
+                              model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+                              eval_config=tfma.EvalConfig())
+    assert isinstance(component, tfx.components.Evaluator)
+    assert component.executor_spec.executor_class is Executor
+
+
+# --- against TFX's executor on the housing run's inputs -------------------------------------
+
+def _evaluator_inputs(run_dir: Path) -> tuple:
+    """The input artifacts and eval_config of the run's latest gating Evaluator execution."""
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(run_dir / 'metadata.sqlite')
+    store = mlmd.MetadataStore(config)
+    [node] = [c for c in store.get_contexts_by_type('node') if c.name.endswith('.' + EVALUATOR)]
+    execution = max(store.get_executions_by_context(node.id), key=lambda e: e.id)
+    inputs: Dict[str, List] = {}
+    for event in store.get_events_by_execution_ids([execution.id]):
+        if event.type != metadata_store_pb2.Event.INPUT:
+            continue
+        [artifact] = store.get_artifacts_by_id([event.artifact_id])
+        type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
+        wrapped = getattr(tfx.types.standard_artifacts, type_name)()
+        wrapped.set_mlmd_artifact(artifact)
+        inputs.setdefault(event.path.steps[0].key, []).append(wrapped)
+    return inputs, execution.custom_properties['eval_config'].string_value
+
+
+def _run(executor_class, inputs: Dict, eval_config: str, out: Path) -> tuple:
+    evaluation = tfx.types.standard_artifacts.ModelEvaluation()
+    evaluation.uri = str(out / 'evaluation')
+    blessing = tfx.types.standard_artifacts.ModelBlessing()
+    blessing.uri = str(out / 'blessing')
+    for folder in (evaluation.uri, blessing.uri):
+        Path(folder).mkdir(parents=True)
+    context = executor_class.Context(beam_pipeline_args=['--direct_running_mode=in_memory'],
+                                     tmp_dir=str(out / 'tmp'))
+    executor_class(context).Do(inputs, {'evaluation': [evaluation], 'blessing': [blessing]},
+                               {'eval_config': eval_config, 'example_splits': 'null'})
+    return evaluation, blessing
+
+
+def _metrics(uri: str) -> Dict[bytes, Dict[str, float]]:
+    result = {}
+    for record in tfma.load_metrics(uri):
+        result[record.slice_key.SerializeToString()] = {
+            json_format.MessageToJson(m.key, sort_keys=True): m.value.double_value.value
+            for m in record.metric_keys_and_values}
+    return result
+
+
+def _assert_same(ours, theirs) -> None:
+    (our_eval, our_blessing), (their_eval, their_blessing) = ours, theirs
+    def files(uri):
+        return sorted(p.name for p in Path(uri).iterdir())
+
+    assert files(our_eval.uri) == files(their_eval.uri)
+    our_metrics, their_metrics = _metrics(our_eval.uri), _metrics(their_eval.uri)
+    assert our_metrics.keys() == their_metrics.keys() and len(our_metrics) > 1
+    for key, metrics in their_metrics.items():
+        assert our_metrics[key].keys() == metrics.keys()
+        for name, value in metrics.items():
+            assert our_metrics[key][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+    assert tfma.load_validation_result(our_eval.uri) == tfma.load_validation_result(their_eval.uri)
+    config = [json.loads((Path(e.uri) / 'eval_config.json').read_text()) for e in (our_eval, their_eval)]
+    assert config[0] == config[1]
+    assert files(our_blessing.uri) == files(their_blessing.uri)
+    assert dict(our_blessing.mlmd_artifact.custom_properties) == dict(their_blessing.mlmd_artifact.custom_properties)
+
+
+@pytest.fixture(scope='module')
+def housing_inputs(housing_run):
+    return _evaluator_inputs(housing_run.run_dir)
+
+
+def _with_baseline(inputs: Dict, baseline: Optional[list]) -> Dict:
+    result = {k: v for k, v in inputs.items() if k != 'baseline_model'}
+    if baseline:
+        result['baseline_model'] = baseline
+    return result
+
+
+@pytest.mark.parametrize('baseline', [False, True], ids=['first-run', 'with-baseline'])
+def test_same_metrics_validation_and_blessing_as_tfx(housing_inputs, tmp_path, monkeypatch, baseline):
+    inputs, eval_config = housing_inputs
+    # The run's own model as its baseline: diff metrics and the change threshold are exercised.
+    inputs = _with_baseline(inputs, inputs['model'] if baseline else None)
+    # Small blocks and graph batches, so that variables are summed across both.
+    monkeypatch.setattr(executor, 'BLOCK_ROWS', 32)
+    monkeypatch.setattr(executor, 'GRAPH_BATCH_ROWS', 7)
+    monkeypatch.setattr(executor, 'SLICE_CHECK_ROWS', 20)
+    ours = _run(Executor, inputs, eval_config, tmp_path / 'ours')
+    theirs = _run(tfx_evaluator_executor.Executor, inputs, eval_config, tmp_path / 'tfx')
+    _assert_same(ours, theirs)
+    validation = tfma.load_validation_result(ours[0].uri)
+    assert validation.validation_ok, validation
+    assert (Path(ours[1].uri) / 'BLESSED').exists()
+
+
+def test_a_slice_feature_the_eval_graph_lacks_goes_to_tfx(housing_inputs, tmp_path, caplog):
+    inputs, eval_config = housing_inputs
+    config = tfma.EvalConfig()
+    proto_utils.json_to_proto(eval_config, config)
+    # 'rad' is a raw feature of the examples, but the eval model keeps only the recipe's slice features.
+    config.slicing_specs.append(tfma.SlicingSpec(feature_keys=['rad']))
+    config_json = proto_utils.proto_to_json(config)
+    with caplog.at_level(logging.INFO):
+        ours = _run(Executor, _with_baseline(inputs, None), config_json, tmp_path / 'ours')
+    assert "TFX's executor evaluates (the slice features ['rad'] are not features of the eval graph)" in caplog.text
+    theirs = _run(tfx_evaluator_executor.Executor, _with_baseline(inputs, None), config_json, tmp_path / 'tfx')
+    _assert_same(ours, theirs)
