@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help='run directory (default: runs/<recipe name> in the current folder)')
     run.add_argument('--beam-mode', choices=BEAM_MODES, default='auto',
                      help='Beam DirectRunner mode; auto: in_memory for data under 64 MB, '
-                          'else multi_processing (fastest; one worker process per core); '
-                          'multi_threading: one process, less memory (default: auto)')
+                          'else multi_threading (a worker thread per core, one process); '
+                          'multi_processing: a worker process per core, more memory (default: auto)')
     run.add_argument('--model-builder', metavar='DOTTED.PATH',
                      help='your own Keras model builder, build(tf_transform_output, hparams) -> '
                           "tf.keras.Model, instead of the recipe's (an installed module, or one in the current "

@@ -21,15 +21,14 @@ Rows are spread round-robin over several files per split when the split is large
 per ``ROWS_PER_SHARD`` rows: a gzipped file cannot be split, so a downstream Beam job
 reads each file in one worker.
 
-Pass 2 uses several processes where the pipeline's Beam settings give Beam several
-(``--direct_running_mode=multi_processing``: ``--direct_num_workers``, 0 for one per core,
-at most ``MAX_PROCESSES``) and the input is several files of at least
+Pass 2 uses several processes where the pipeline's Beam settings give Beam several workers
+(``--direct_running_mode=multi_threading`` or ``multi_processing``: ``--direct_num_workers``,
+0 for one per core, at most ``MAX_PROCESSES``) and the input is several files of at least
 ``PARALLEL_MIN_BYTES`` in all: this process and spawned ones (started before pass 1,
 so that their TensorFlow imports overlap it) convert equal shares of the bytes, each
 writing as many shards of every split, so the shards come out the same size for the
 Beam workers downstream. A single file is converted by one process; so is everything
-under another Beam mode or runner (``multi_threading`` is the choice where memory is
-short).
+under ``in_memory`` or another runner.
 """
 
 from __future__ import annotations
@@ -203,14 +202,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         return processes_for(self._beam_pipeline_args, sizes, self.parallel_min_bytes, self.max_processes)
 
 
+# Beam modes with a worker per core. Under multi_threading too: the helpers live only while
+# ExampleGen runs (~0.5 GB each), below what the Beam components then take in threads.
+PARALLEL_MODES = ('multi_processing', 'multi_threading')
+
+
 def processes_for(beam_pipeline_args: Sequence[str], sizes: Mapping[str, int], min_bytes: int = PARALLEL_MIN_BYTES,
                   max_processes: int = MAX_PROCESSES) -> int:
-    """Pass 2's processes: as many as Beam's DirectRunner runs workers in processes, at most one
+    """Pass 2's processes: as many as Beam's DirectRunner runs workers (processes or threads), at most one
     per file (``sizes``: bytes by path) and ``max_processes``; one below ``min_bytes`` of CSV."""
     options = PipelineOptions(list(beam_pipeline_args))
     runner = options.view_as(StandardOptions).runner
     direct = options.view_as(DirectOptions)
-    if (runner not in (None, 'DirectRunner') or direct.direct_running_mode != 'multi_processing'
+    if (runner not in (None, 'DirectRunner') or direct.direct_running_mode not in PARALLEL_MODES
             or len(sizes) < 2 or sum(sizes.values()) < min_bytes):
         return 1
     workers = direct.direct_num_workers or len(os.sched_getaffinity(0))

@@ -201,7 +201,7 @@ def test_processes_follow_the_beam_settings(tmp_path):
     assert processes(multi + ['--direct_num_workers=16'], files=files[:3]) == 3, 'at most a process per file'
     assert processes(multi + ['--direct_num_workers=2'], files=files[:1]) == 1
     assert processes(multi + ['--direct_num_workers=2'], min_bytes=1 << 20) == 1, 'small input'
-    assert processes(['--direct_running_mode=multi_threading', '--direct_num_workers=2']) == 1
+    assert processes(['--direct_running_mode=multi_threading', '--direct_num_workers=2']) == 2
     assert processes(['--direct_running_mode=in_memory']) == 1
     assert processes(multi + ['--direct_num_workers=2', '--runner=DataflowRunner']) == 1
     assert processes([]) == 1

@@ -6,7 +6,7 @@ import pytest
 
 from components.recipes.registry import get_recipe
 from pipelines.local_runner import (
-    MULTI_PROCESSING_MIN_BYTES,
+    PARALLEL_MIN_BYTES,
     LocalRunConfig,
     RunDirectoryBusy,
     beam_args,
@@ -19,10 +19,11 @@ from pipelines.local_runner import (
 
 def test_beam_mode_by_data_size():
     assert '--direct_running_mode=in_memory' in beam_args('auto', 10_000)
-    assert '--direct_running_mode=multi_processing' in beam_args('auto', MULTI_PROCESSING_MIN_BYTES)
-    assert '--direct_num_workers=0' in beam_args('multi_processing', 1)
-    threads = beam_args('multi_threading', MULTI_PROCESSING_MIN_BYTES)
+    threads = beam_args('auto', PARALLEL_MIN_BYTES)
     assert '--direct_running_mode=multi_threading' in threads and '--direct_num_workers=0' in threads
+    assert '--direct_running_mode=in_memory' in beam_args('auto', PARALLEL_MIN_BYTES - 1)
+    processes = beam_args('multi_processing', 1)
+    assert '--direct_running_mode=multi_processing' in processes and '--direct_num_workers=0' in processes
     with pytest.raises(ValueError, match='unknown Beam mode'):
         beam_args('fast', 1)
     # A source checkout names its setup.py (Beam's way to ship the package); an installed wheel has none.
