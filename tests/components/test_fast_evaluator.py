@@ -192,6 +192,9 @@ def _assert_same(ours, theirs) -> None:
         assert our_metrics[key].keys() == metrics.keys()
         for name, value in metrics.items():
             assert our_metrics[key][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+    for name in ('plots-00000-of-00001.tfrecord', 'attributions-00000-of-00001.tfrecord'):
+        records = [sorted(tf.compat.v1.io.tf_record_iterator(str(Path(e.uri) / name))) for e in (our_eval, their_eval)]
+        assert records[0] == records[1], name
     assert tfma.load_validation_result(our_eval.uri) == tfma.load_validation_result(their_eval.uri)
     config = [json.loads((Path(e.uri) / 'eval_config.json').read_text()) for e in (our_eval, their_eval)]
     assert config[0] == config[1]
