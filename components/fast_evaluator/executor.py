@@ -234,6 +234,8 @@ def _graph_values(value: Any) -> list:
 
 def parse_slice_features(records: tf.Tensor, spec: Dict[str, tf.io.VarLenFeature]) -> Dict[str, Tuple]:
     """Each slice feature of serialized examples: each value's row, and the values (for ``SliceColumn``)."""
+    if not spec:  # only the overall slice (the parser refuses an empty spec)
+        return {}
     parsed = tf.io.parse_example(records, spec)
     return {f: (parsed[f].indices[:, 0], parsed[f].values) for f in spec}
 
@@ -303,6 +305,9 @@ def _public(metrics: Dict[metric_types.MetricKey, Any]) -> Dict[metric_types.Met
 class Executor(tfx_evaluator_executor.Executor):
     """TFX's Evaluator executor, with EvalSavedModel evaluations computed in one pass."""
 
+    # Why the last Do() handed the evaluation to TFX's executor; None: it did not.
+    fallback: Optional[str] = None
+
     def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
            exec_properties: Dict[str, Any]) -> None:
         eval_config_json = exec_properties.get(standard_component_specs.EVAL_CONFIG_KEY)
@@ -318,6 +323,7 @@ class Executor(tfx_evaluator_executor.Executor):
             except _NotFastPath as e:
                 reason = str(e)
         logging.info('FastEvaluator: TFX\'s executor evaluates (%s).', reason)
+        self.fallback = reason
         return super().Do(input_dict, output_dict, exec_properties)
 
     def _evaluate(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
