@@ -15,16 +15,20 @@ examples is grouped by its combination of slice-feature values (a partition; eac
 example is in exactly one), the eval graph runs once per example, on the partition's
 rows; a slice's variables are the sum of its partitions'. The metrics are named by
 TFMA's own EvalSavedModel combiner, diffed against the baseline as TFMA does, validated
-by TFMA's validator and written by TFMA's writers, and the blessing is written as TFX's
-executor writes it. ``tests/components/test_fast_evaluator.py`` runs both executors on
-the same model and examples and compares every metric, the validation and the blessing.
+by TFMA's validator and written with TFMA's writers' converters into the files they
+write, and the blessing is written as TFX's executor writes it.
+``tests/components/test_fast_evaluator.py`` runs both executors on the same model and
+examples and compares every metric, the validation and the blessing.
 
-Anything else goes to TFX's executor unchanged (``fallback_reason`` says why): models
-that are not EvalSavedModels, TFMA metrics or plots in the metrics specs, confidence
-intervals, value or SQL slices, cross slices, a minimum slice size, fairness
-indicators, user modules, a Beam runner other than the local one (Dataflow reads the
-data where it is), payloads other than tf.Example, and slice features with more than one
-value in an example (an example would then fall in several partitions).
+Anything else goes to TFX's executor unchanged (``fallback_reason`` says why, and
+``Executor.fallback`` keeps it): models that are not EvalSavedModels, TFMA metrics or
+plots in the metrics specs, the model's own metrics turned off
+(``include_default_metrics``), confidence intervals, value or SQL slices, cross slices, a
+minimum slice size, fairness indicators, user modules, a Beam runner other than the local
+one (Dataflow reads the data where it is), payloads other than tf.Example, slice features
+with more than one value in an example (it would fall in several partitions), and slice
+features that the eval graph does not hand out as the examples hold them (TFMA slices on
+the graph's features: ``check_slice_features``).
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
         return f'the Beam runner {runner}'
     eval_config = tfma.EvalConfig()
     proto_utils.json_to_proto(eval_config_json, eval_config)
+    if not eval_config.model_specs:
+        return 'no model_specs (TFMA then assumes a serving model)'
     for spec in eval_config.model_specs:
         if tfma.utils.get_model_type(spec) != tfma.TFMA_EVAL:
             return f'model {spec.name!r} is not an EvalSavedModel (signature {spec.signature_name!r})'
@@ -106,6 +112,8 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
         if spec.query_key or spec.HasField('binarize') or spec.HasField('aggregate'):
             return 'a query key, binarization or aggregation in metrics_specs'
     options = eval_config.options
+    if options.HasField('include_default_metrics') and not options.include_default_metrics.value:
+        return "include_default_metrics off (TFMA then computes none of the model's own metrics)"
     if options.compute_confidence_intervals.value or options.min_slice_size.value > 1 or \
             options.disabled_outputs.values:
         return 'confidence intervals, a minimum slice size or disabled outputs'

@@ -111,6 +111,8 @@ def _config(**kwargs) -> str:
     (_config(cross_slicing_specs=[tfma.CrossSlicingSpec(baseline_spec=tfma.SlicingSpec())]), [], 'cross slices'),
     (_config(slicing_specs=[tfma.SlicingSpec(feature_values={'hour': '3'})]), [], 'feature values'),
     (_config(options=tfma.Options(min_slice_size={'value': 10})), [], 'minimum slice size'),
+    (_config(options=tfma.Options(include_default_metrics={'value': False})), [], 'include_default_metrics'),
+    (_config(model_specs=[]), [], 'no model_specs'),
     (_config(), ['--runner=DataflowRunner'], 'DataflowRunner'),
     (None, [], 'no eval_config'),
 ])
