@@ -8,8 +8,10 @@ the session's housing run), and their outputs are compared metric for metric.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -167,7 +169,10 @@ def _run(executor_class, inputs: Dict, eval_config: str, out: Path) -> tuple:
         Path(folder).mkdir(parents=True)
     context = executor_class.Context(beam_pipeline_args=['--direct_running_mode=in_memory'],
                                      tmp_dir=str(out / 'tmp'))
-    instance = executor_class(context)
+    # A Beam executor parses absl flags from sys.argv and its Beam args: here sys.argv is
+    # pytest's, whose -v absl reads as --verbosity (CI runs pytest -v).
+    with mock.patch.object(sys, 'argv', sys.argv[:1]):
+        instance = executor_class(context)
     instance.Do(inputs, {'evaluation': [evaluation], 'blessing': [blessing]},
                 {'eval_config': eval_config, 'example_splits': 'null'})
     if isinstance(instance, Executor):
