@@ -46,8 +46,10 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 # TFMA's own pieces for an EvalSavedModel's metrics (no public alias): the combiner that names
 # them, the validator, the metric-spec computations (to know there are none besides the
-# model's own), the rubber-stamp rule, and its writers' converters and validation merge.
+# model's own), the rubber-stamp rule, its evaluator's diff and private-metric rules, and its
+# writers' converters and validation merge.
 from tensorflow_model_analysis.evaluators import eval_saved_model_util, metrics_validator
+from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator as mpv_evaluator
 from tensorflow_model_analysis.metrics import metric_specs, metric_types
 from tensorflow_model_analysis.utils import model_util
 from tensorflow_model_analysis.writers import eval_config_writer
@@ -134,7 +136,6 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
 class _Model:
     """One model of the evaluation: its eval graph, and the combiner that names its metrics."""
 
-    name: str
     graph: Any
     combiner: Any
 
@@ -144,7 +145,7 @@ class _Model:
         [computation] = eval_saved_model_util.metric_computations_using_eval_saved_model(
             shared.model_name, shared.model_loader)
         computation.combiner.setup()
-        return cls(shared.model_name, shared.model_loader.load(), computation.combiner)
+        return cls(shared.model_loader.load(), computation.combiner)
 
     def variables(self, examples: np.ndarray) -> List[Any]:
         """The metric variables over ``examples`` (serialized), in graph-sized batches, summed."""
@@ -183,9 +184,11 @@ class SliceColumn:
         """From a VarLenFeature of ``tf.io.parse_example``: each value's row (ascending), the values."""
         return cls(np.bincount(row_ids, minlength=rows), values)
 
-    def per_row(self) -> List[list]:
-        ends = np.cumsum(self.lengths)
-        return [list(self.values[end - n:end]) for n, end in zip(self.lengths, ends, strict=True)]
+    def per_row(self, rows: Optional[int] = None) -> List[list]:
+        """The values of each of the first ``rows`` examples (None: all)."""
+        lengths = self.lengths[:rows]
+        ends = np.cumsum(lengths)
+        return [list(self.values[end - n:end]) for n, end in zip(lengths, ends, strict=True)]
 
 
 def _column_codes(column: SliceColumn) -> Tuple[np.ndarray, np.ndarray]:
@@ -258,7 +261,7 @@ def check_slice_features(graph: Any, columns: Dict[str, SliceColumn], raw: np.nd
     """
     if not features:
         return
-    parsed = {f: columns[f].per_row()[:rows] for f in features}
+    parsed = {f: columns[f].per_row(rows) for f in features}
     for fpl in graph.as_features_predictions_labels(graph.predict_list(raw[:rows].tolist())):
         i = int(fpl.input_ref)
         for f in features:
@@ -298,16 +301,9 @@ def add_diff_metrics(metrics: Dict[metric_types.MetricKey, Any],
         if key.is_diff or key.model_name == baseline_name:
             continue
         baseline_key = key.make_baseline_key(baseline_name)
-        numeric = isinstance(value, (int, float, np.number)) or (
-            isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.number))
-        if baseline_key in metrics and numeric:
+        if baseline_key in metrics and mpv_evaluator._is_metric_diffable(value):
             result[key.make_diff_key()] = value - metrics[baseline_key]
     return result
-
-
-def _public(metrics: Dict[metric_types.MetricKey, Any]) -> Dict[metric_types.MetricKey, Any]:
-    """Without TFMA's private metrics (names starting with one underscore), as TFMA drops them."""
-    return {k: v for k, v in metrics.items() if not (k.name.startswith('_') and not k.name.startswith('__'))}
 
 
 class Executor(tfx_evaluator_executor.Executor):
@@ -386,7 +382,9 @@ class Executor(tfx_evaluator_executor.Executor):
             metrics = {}
             for model, variables in zip(models, sums, strict=True):
                 metrics.update(model.metrics(variables))
-            results.append((key, _public(add_diff_metrics(metrics, baseline.name if baseline else None))))
+            # Without TFMA's private metrics, as TFMA drops them.
+            results.append(mpv_evaluator._remove_private_metrics(
+                key, add_diff_metrics(metrics, baseline.name if baseline else None)))
         validations = [metrics_validator.validate_metrics(result, eval_config) for result in results]
         output_uri = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
         computed = time.time()
