@@ -42,7 +42,6 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from absl import logging
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 # TFMA's own pieces for an EvalSavedModel's metrics (no public alias): the combiner that names
 # them, the validator, the metric-spec computations (to know there are none besides the
@@ -68,6 +67,8 @@ from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 # tfx_bsl's TFRecord reader (the one its TFXIO uses: finds the files, detects gzip), for the
 # serialized records as a numpy array; TFXIO's RecordBatches decodes every feature of them.
 from tfx_bsl.tfxio import dataset_util
+
+from components.fast_tfxio import beam_runner
 
 # Examples read per block, and per call of the eval graph.
 BLOCK_ROWS = 65536
@@ -97,8 +98,8 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
     if exec_properties.get(standard_component_specs.MODULE_PATH_KEY) or exec_properties.get(
             standard_component_specs.MODULE_FILE_KEY):
         return 'a user module (custom extractors or shared model)'
-    runner = PipelineOptions(list(beam_pipeline_args)).view_as(StandardOptions).runner
-    if runner not in (None, 'DirectRunner', 'direct'):
+    runner = beam_runner(beam_pipeline_args)
+    if runner is not None:
         return f'the Beam runner {runner}'
     eval_config = tfma.EvalConfig()
     proto_utils.json_to_proto(eval_config_json, eval_config)

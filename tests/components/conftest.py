@@ -36,3 +36,16 @@ def digits_tft(tmp_path_factory, digits_csv):
 @pytest.fixture(scope='session')
 def text_tft(tmp_path_factory, text_csv):
     return _transform_output('text', text_csv, 200, tmp_path_factory)
+
+
+@pytest.fixture(scope='session')
+def taxi_examples(tmp_path_factory, taxi_csv):
+    """The shipped taxi CSV as ExampleGen writes it (train and eval splits of gzipped tf.Examples)."""
+    import shutil
+
+    from components.fast_example_gen import Executor
+    from tests.components.test_fast_example_gen import run
+
+    data = tmp_path_factory.mktemp('taxi-csv')
+    shutil.copy(taxi_csv, data / 'chicago_taxi.csv')
+    return run(Executor, data, tmp_path_factory.mktemp('taxi-examples'))

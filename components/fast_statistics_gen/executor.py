@@ -1,0 +1,46 @@
+"""TFX's StatisticsGen executor, reading tf.Example TFRecords through ``components.fast_tfxio``.
+
+Why: at 100x the taxi data StatisticsGen took 39-41 s, where TFDV's statistics on the same
+rows in one process take about 11 s; reading the examples with Beam's TFRecord source and
+decoding them with tfx_bsl was most of the difference (17.7 s of decoding alone). TFDV's
+statistics, the outputs and everything else stay TFX's executor's; only the TFXIO it reads
+each split with is ``fast_tfxio.faster``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from tfx import types
+
+# TFX's StatisticsGen executor (no tfx.v1 export): what this one extends; and the module it
+# makes its TFXIOs with.
+from tfx.components.statistics_gen import executor as tfx_statistics_gen_executor
+from tfx.components.util import tfxio_utils
+from tfx_bsl.tfxio import tfxio as tfxio_module
+
+from components import fast_tfxio
+
+
+class _FastTfxioUtils:
+    """TFX's ``tfxio_utils`` whose ``get_split_tfxio`` hands out the fast TFXIO."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(tfxio_utils, name)
+
+    @staticmethod
+    def get_split_tfxio(*args: Any, **kwargs: Any) -> tfxio_module.TFXIO:
+        return fast_tfxio.faster(tfxio_utils.get_split_tfxio(*args, **kwargs))
+
+
+class Executor(tfx_statistics_gen_executor.Executor):
+    """TFX's StatisticsGen executor; each split's TFXIO made faster where it is a plain TFExampleRecord."""
+
+    def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
+           exec_properties: Dict[str, Any]) -> None:
+        # TFX's Do() makes each split's TFXIO inline (``tfxio_utils.get_split_tfxio``), with no
+        # hook for it: its module's name is pointed at ours for the call.
+        if fast_tfxio.beam_runner(self._beam_pipeline_args or []) is not None:
+            return super().Do(input_dict, output_dict, exec_properties)
+        with fast_tfxio.swapped(tfx_statistics_gen_executor, 'tfxio_utils', _FastTfxioUtils()):
+            return super().Do(input_dict, output_dict, exec_properties)
