@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--output', metavar='DIR',
                      help='run directory (default: runs/<recipe name> in the current folder)')
     run.add_argument('--beam-mode', choices=BEAM_MODES, default='auto',
-                     help='Beam DirectRunner mode; auto: in_memory for data under 64 MB, '
+                     help='Beam DirectRunner mode; auto: in_memory for data under 256 MB, '
                           'else multi_threading (a worker thread per core, one process); '
                           'multi_processing: a worker process per core, more memory (default: auto)')
     run.add_argument('--model-builder', metavar='DOTTED.PATH',
