@@ -88,13 +88,13 @@ class ExampleDecoder:
 
     def __init__(self, schema: Optional[schema_pb2.Schema] = None, columns: Optional[Sequence[str]] = None) -> None:
         self._schema = schema
-        self._columns = list(columns) if columns is not None else None
+        self._columns = frozenset(columns) if columns is not None else None
         exact_schema = schema
         if schema is not None and columns is not None:
             exact_schema = schema_pb2.Schema()
             exact_schema.CopyFrom(schema)
             del exact_schema.feature[:]
-            exact_schema.feature.extend(f for f in schema.feature if f.name in set(columns))
+            exact_schema.feature.extend(f for f in schema.feature if f.name in self._columns)
         self._exact = (example_coder.ExamplesToRecordBatchDecoder(exact_schema.SerializeToString())
                        if exact_schema is not None else example_coder.ExamplesToRecordBatchDecoder())
         self._spec: Optional[Dict[str, tf.DType]] = None
@@ -133,7 +133,7 @@ class ExampleDecoder:
             return self._exact_block(records)
         names = sorted(self._spec) if self._schema is None else [f.name for f in self._schema.feature]
         if self._columns is not None:
-            names = [n for n in names if n in set(self._columns)]
+            names = [n for n in names if n in self._columns]
         arrays = [self._array(self._spec[n], *parsed[n][:2], present) for n in names]
         if self._schema is None:
             # Without a schema tfx_bsl has a column only for the features this block holds.
@@ -154,7 +154,7 @@ class ExampleDecoder:
     def _exact_block(self, records: np.ndarray) -> pa.RecordBatch:
         self.exact_blocks += 1
         batch = self._exact.DecodeBatch(list(records))
-        if self._schema is None:
+        if self._schema is None and not self._types_vary:
             self._learn(batch.schema)
         return batch
 
@@ -168,7 +168,7 @@ class ExampleDecoder:
                 self._types_vary = True
                 self._spec, self._parse = None, None
                 return
-        if spec != self._spec and not self._types_vary:
+        if spec != self._spec:
             self._spec = spec
             self._parse = _parser(spec)
 

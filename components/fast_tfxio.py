@@ -19,7 +19,6 @@ from types import ModuleType
 from typing import Any, Iterator, List, Optional, Sequence
 
 import apache_beam as beam
-import numpy as np
 import pyarrow as pa
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -34,11 +33,11 @@ from components.example_decoder import ExampleDecoder
 BLOCK_ROWS = 16384
 
 
-def read_blocks(path: str, rows: int) -> Iterator[np.ndarray]:
-    """A TFRecord file's records (gzipped or not, as tfx_bsl's reader detects) in blocks."""
-    dataset = dataset_util.make_tf_record_dataset([path], rows, drop_final_batch=False, num_epochs=1,
-                                                  shuffle=False, shuffle_buffer_size=0, shuffle_seed=None)
-    yield from dataset.prefetch(1).as_numpy_iterator()
+def record_blocks(patterns: Sequence[str], rows: int) -> tf.data.Dataset:
+    """The files' serialized records in blocks of ``rows``, in file order, once (tfx_bsl's reader,
+    the one its TFXIO uses: it finds the files and detects gzip)."""
+    return dataset_util.make_tf_record_dataset(list(patterns), rows, drop_final_batch=False, num_epochs=1,
+                                               shuffle=False, shuffle_buffer_size=0, shuffle_seed=None)
 
 
 class _ReadAndDecode(beam.DoFn):
@@ -56,7 +55,7 @@ class _ReadAndDecode(beam.DoFn):
         self._decoder = ExampleDecoder(schema, self._columns)
 
     def process(self, path: str) -> Iterator[pa.RecordBatch]:
-        for records in read_blocks(path, self._rows):
+        for records in record_blocks([path], self._rows).prefetch(1).as_numpy_iterator():
             yield self._decoder.decode(records)
 
 
@@ -68,22 +67,20 @@ class FastTFExampleRecord(tf_example_record.TFExampleRecord):
     """
 
     def __init__(self, file_pattern: List[str], schema: Optional[schema_pb2.Schema] = None,
-                 telemetry_descriptors: Optional[List[str]] = None, full_schema: Optional[schema_pb2.Schema] = None,
-                 block_rows: int = BLOCK_ROWS) -> None:
+                 telemetry_descriptors: Optional[List[str]] = None,
+                 full_schema: Optional[schema_pb2.Schema] = None) -> None:
         super().__init__(file_pattern=file_pattern, schema=schema, telemetry_descriptors=telemetry_descriptors)
         self._full_schema = full_schema if full_schema is not None else schema
-        self._block_rows = block_rows
 
     def _ProjectImpl(self, tensor_names: List[str]) -> tfxio_module.TFXIO:
         projected = tensor_representation_util.ProjectTensorRepresentationsInSchema(self._schema, tensor_names)
-        return FastTFExampleRecord(self._file_pattern, projected, self.telemetry_descriptors, self._full_schema,
-                                   self._block_rows)
+        return FastTFExampleRecord(self._file_pattern, projected, self.telemetry_descriptors, self._full_schema)
 
     def BeamSource(self, batch_size: Optional[int] = None) -> beam.PTransform:
         if self.raw_record_column_name is not None:
             return super().BeamSource(batch_size)
         columns = [f.name for f in self._schema.feature] if self._schema is not None else None
-        rows = batch_size or self._block_rows
+        rows = batch_size or BLOCK_ROWS
 
         @beam.ptransform_fn
         def source(pipeline: beam.Pipeline) -> beam.PCollection:
