@@ -21,3 +21,17 @@ def to_dense_scalar(x: tf.Tensor | tf.SparseTensor, default: float | int | str |
     if x.shape.rank == 2:
         x = tf.squeeze(x, axis=1)
     return x
+
+
+def counted_per_batch(x: tf.Tensor) -> tf.Tensor:
+    """Weights of 1 for ``x``, to pass a TFT vocabulary as ``weights``: the same vocabulary, faster.
+
+    Without weights TFT hands Beam every value of every batch to count one at a time (its
+    frequency path flattens each batch to a Python list); with weights it counts each
+    batch's distinct values in the graph (``tf.unique_with_counts``), and Beam adds up a few
+    hundred counts per batch. Ranking (by count, then by value) and the files are the same:
+    the counts are sums of 1.0, exact in float32 within a batch and in float64 across them.
+    At 100x the taxi data that is 4M elements (four vocabularies of 1M training rows) that
+    Beam no longer counts one by one.
+    """
+    return tf.ones_like(x, dtype=tf.float32)

@@ -110,13 +110,47 @@ AUC_THRESHOLD_COUNT = 999
 
 
 def auc_thresholds() -> List[float]:
+    """The thresholds, as probabilities: what ``LogOddsAUC`` counts predictions against."""
     step = 2 * AUC_LOGIT_RANGE / (AUC_THRESHOLD_COUNT - 1)
     return [1 / (1 + math.exp(AUC_LOGIT_RANGE - i * step)) for i in range(AUC_THRESHOLD_COUNT)]
 
 
+def log_odds_position(probabilities: tf.Tensor) -> tf.Tensor:
+    """Where each probability lies on a [0, 1] scale linear in log-odds, on which the
+    ``auc_thresholds`` fall on Keras's evenly spaced ones (the i-th at (i + 1) / 1000)."""
+    p = tf.cast(probabilities, tf.float64)
+    log_odds = tf.math.log(p) - tf.math.log1p(-p)
+    count = AUC_THRESHOLD_COUNT
+    steps = (log_odds + AUC_LOGIT_RANGE) * ((count - 1) / (2 * AUC_LOGIT_RANGE))
+    return tf.clip_by_value((steps + 1.0) / (count + 1), 0.0, 1.0)
+
+
+class LogOddsAUC(tf.keras.metrics.AUC):
+    """ROC AUC on the ``auc_thresholds``: close to the exact figure however sure the model is.
+
+    Why not ``AUC(thresholds=auc_thresholds())``: Keras compares each prediction with every
+    threshold it is given ([batch, 1001] comparisons per update: 2.0 s per 500k predictions),
+    but buckets predictions when its thresholds are evenly spaced (0.05 s). Here the
+    predictions are moved onto the log-odds scale, where these thresholds are evenly spaced,
+    and counted with Keras's evenly spaced ones: the same counts, 40x cheaper. It made most
+    of the Evaluator's time at 100x the taxi data.
+    """
+
+    def __init__(self, name: str = 'auc', **kwargs: Any) -> None:
+        # from_config (model_to_estimator clones metrics) hands the thresholds back: ours are fixed.
+        kwargs.pop('thresholds', None)
+        kwargs.pop('num_thresholds', None)
+        super().__init__(num_thresholds=AUC_THRESHOLD_COUNT + 2, name=name, **kwargs)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        # Nothing returned: in graph mode (the Estimator's) Keras runs a metric of its users'
+        # in a tf.function, which may return tensors only, not the update op.
+        super().update_state(y_true, log_odds_position(y_pred), sample_weight)
+
+
 def auc_metric(name: str = 'auc') -> tf.keras.metrics.AUC:
-    """ROC AUC on log-odds thresholds: close to the exact figure however sure the model is."""
-    return tf.keras.metrics.AUC(thresholds=auc_thresholds(), name=name)
+    """ROC AUC on log-odds thresholds (``LogOddsAUC``)."""
+    return LogOddsAUC(name=name)
 
 
 def loss_and_metrics(task: str) -> tuple:

@@ -74,6 +74,29 @@ def test_several_values_in_one_example_leave_the_evaluation_to_tfma():
         executor.partition_rows(columns, 2, ['hour'])
 
 
+def test_pending_rows_run_each_row_once_in_batches_holding_at_most_the_limit():
+    pending = executor.PendingRows(batch_rows=10, limit=25)
+    rng = np.random.default_rng(0)
+    runs, next_row, key_of = [], 0, {}
+    for _ in range(40):  # blocks of 12 rows over 6 partitions, unevenly
+        block = np.arange(next_row, next_row + 12)
+        next_row += 12
+        keys = rng.choice(6, size=12, p=[0.5, 0.2, 0.1, 0.1, 0.05, 0.05])
+        key_of.update(zip(block.tolist(), keys.tolist(), strict=True))
+        for key in np.unique(keys):
+            runs += pending.add((int(key),), block[keys == key])
+            held = sum(len(rows) for rows in pending._held.values())
+            assert held <= 25
+    runs += pending.drain()
+    assert pending.drain() == []
+    ran = np.concatenate([rows for _, rows in runs])
+    assert sorted(ran.tolist()) == list(range(next_row))
+    # Each run is one partition's rows, and only its own.
+    assert all(key_of[row] == key[0] for key, rows in runs for row in rows.tolist())
+    # Far fewer graph calls than a call per block and partition (the point of holding rows).
+    assert len(runs) < 40 * 4 / 2
+
+
 def test_slice_keys_are_tfma_slice_keys():
     specs = [tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=['hour']),
              tfma.SlicingSpec(feature_keys=['hour', 'company'])]

@@ -20,6 +20,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.recipes.generic.roles import BUCKET_SUFFIX, MISSING_SUFFIX, TASK_KEY, Roles, cross_name, transformed
+from components.recipes.tft_utils import counted_per_batch
 from components.trainer.task import REGRESSION, TaskSpec
 
 MISSING_CATEGORY = '__missing__'
@@ -109,11 +110,13 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
     for key in roles.categorical:
         as_text[key] = _category(inputs[key])
         outputs[transformed(key)] = tft.compute_and_apply_vocabulary(
-            as_text[key], top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=key)
+            as_text[key], top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=key,
+            weights=counted_per_batch(as_text[key]))
     for cross in roles.crosses:
         name = cross_name(cross)
         joined = tf.strings.join([as_text[key] for key in cross], separator=_CROSS_JOIN)
         outputs[transformed(name)] = tft.compute_and_apply_vocabulary(
-            joined, top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=name)
+            joined, top_k=roles.vocab_size, num_oov_buckets=roles.oov_buckets, vocab_filename=name,
+            weights=counted_per_batch(joined))
     outputs[task.transformed_label_key] = label_output(inputs[task.label_key], task)
     return outputs

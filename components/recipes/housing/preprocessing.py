@@ -14,7 +14,7 @@ import tensorflow_transform as tft
 
 from components.recipes.common import transformed_name
 from components.recipes.housing import features as F
-from components.recipes.tft_utils import to_dense_scalar
+from components.recipes.tft_utils import counted_per_batch, to_dense_scalar
 
 
 def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
@@ -27,7 +27,7 @@ def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     for key in F.CATEGORICAL_FEATURE_KEYS:
         as_text = tf.strings.as_string(to_dense_scalar(inputs[key]))
         outputs[transformed_name(key)] = tft.compute_and_apply_vocabulary(
-            as_text, num_oov_buckets=F.VOCAB_OOV_BUCKETS, vocab_filename=key)
+            as_text, num_oov_buckets=F.VOCAB_OOV_BUCKETS, vocab_filename=key, weights=counted_per_batch(as_text))
     bucket_ids = [
         tft.bucketize(tf.cast(to_dense_scalar(inputs[key]), tf.float32), F.CROSS_BUCKETS_PER_FEATURE)
         for key in F.CROSS_FEATURE_KEYS

@@ -9,7 +9,7 @@ import tensorflow_transform as tft
 
 from components.recipes.common import transformed_name
 from components.recipes.taxi import features as F
-from components.recipes.tft_utils import to_dense_scalar
+from components.recipes.tft_utils import counted_per_batch, to_dense_scalar
 
 
 def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
@@ -26,7 +26,8 @@ def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
             # Missing integer codes become '' (their own vocabulary entry), not 0.
             value = tf.where(tf.equal(value, 0), '', tf.strings.as_string(value))
         outputs[transformed_name(key)] = tft.compute_and_apply_vocabulary(
-            value, top_k=F.VOCAB_SIZE, num_oov_buckets=F.OOV_BUCKETS, vocab_filename=key)
+            value, top_k=F.VOCAB_SIZE, num_oov_buckets=F.OOV_BUCKETS, vocab_filename=key,
+            weights=counted_per_batch(value))
     for key, size in F.IDENTITY_FEATURE_SIZES.items():
         value = tf.cast(to_dense_scalar(inputs[key]), tf.int64)
         # Out-of-range codes share id 0 with missing ones.

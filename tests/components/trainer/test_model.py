@@ -92,3 +92,28 @@ def test_auc_stays_exact_when_the_model_is_sure():
     assert abs(float(ours.result()) - exact) < 1e-3
     assert abs(float(default.result()) - exact) > 5e-3, 'the case must be one the default gets wrong'
     assert len(auc_thresholds()) == 999 and auc_thresholds() == sorted(auc_thresholds())
+
+
+def test_auc_counts_each_prediction_against_the_log_odds_thresholds():
+    # LogOddsAUC buckets predictions on the log-odds scale instead of comparing each with every
+    # threshold: its counts must be those of the comparison made exactly (in float64), the
+    # extremes included, and survive the clone model_to_estimator makes of it.
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 20000)
+    logits = np.where(labels == 1, 2.0, -3.0) + rng.normal(0, 8, 20000)
+    scores = (1 / (1 + np.exp(-logits))).astype(np.float32)
+    scores[:4] = [0.0, 1.0, 0.5, 1e-30]
+    metric = type(auc_metric()).from_config(auc_metric().get_config())
+    metric.update_state(labels, scores)
+    log_odds = np.log(scores.astype(np.float64)) - np.log1p(-scores.astype(np.float64))
+    thresholds = np.log(np.array(auc_thresholds())) - np.log1p(-np.array(auc_thresholds()))
+    positive = labels == 1
+    exact = np.array([(log_odds[positive] > t).sum() for t in thresholds])
+    # Keras's end thresholds (below 0, above 1) around ours; a value within float noise of a
+    # threshold may fall on either side.
+    counted = metric.true_positives.numpy()
+    assert counted[0] == positive.sum() and counted[-1] == 0
+    assert np.abs(counted[1:-1] - exact).max() <= 1
+    assert metric.num_thresholds == len(auc_thresholds()) + 2
