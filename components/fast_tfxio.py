@@ -23,7 +23,7 @@ import pyarrow as pa
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx_bsl.tfxio import dataset_util, tensor_representation_util, tf_example_record
+from tfx_bsl.tfxio import tensor_representation_util, tf_example_record
 from tfx_bsl.tfxio import tfxio as tfxio_module
 
 from components.example_decoder import ExampleDecoder
@@ -34,10 +34,21 @@ BLOCK_ROWS = 16384
 
 
 def record_blocks(patterns: Sequence[str], rows: int) -> tf.data.Dataset:
-    """The files' serialized records in blocks of ``rows``, in file order, once (tfx_bsl's reader,
-    the one its TFXIO uses: it finds the files and detects gzip)."""
-    return dataset_util.make_tf_record_dataset(list(patterns), rows, drop_final_batch=False, num_epochs=1,
-                                               shuffle=False, shuffle_buffer_size=0, shuffle_seed=None)
+    """The files' serialized records in blocks of ``rows``, file after file (in name order), once.
+
+    tf.data's TFRecord reader, gzip told from the names as tfx_bsl tells it (all ``*.gz``: gzip;
+    none: plain; a mix is an error). Not tfx_bsl's ``make_tf_record_dataset``: it interleaves
+    the files record by record through a parallel interleave, whose cost per record made
+    reading the 1M training examples of 100x the taxi data take 10.3 s, against 1.9-2.3 s
+    for the same blocks read file after file.
+    """
+    files = sorted({path for pattern in patterns for path in tf.io.gfile.glob(pattern)})
+    if not files:
+        raise ValueError(f'no files match {list(patterns)}')
+    gzipped = [path.endswith('.gz') for path in files]
+    if any(gzipped) and not all(gzipped):
+        raise ValueError(f'the files of {list(patterns)} mix gzipped (*.gz) and plain TFRecords')
+    return tf.data.TFRecordDataset(files, compression_type='GZIP' if all(gzipped) else '').batch(rows)
 
 
 class _ReadAndDecode(beam.DoFn):

@@ -74,3 +74,30 @@ def test_only_the_local_runner_reads_fast():
     assert fast_tfxio.beam_runner([]) is None
     assert fast_tfxio.beam_runner(['--runner=DirectRunner', '--direct_running_mode=multi_threading']) is None
     assert fast_tfxio.beam_runner(['--runner=DataflowRunner', '--project=p']) == 'DataflowRunner'
+
+
+def _write(path, records, gzipped):
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(path), options='GZIP' if gzipped else None) as writer:
+        for record in records:
+            writer.write(record)
+
+
+def test_record_blocks_reads_file_after_file_in_blocks(tmp_path):
+    _write(tmp_path / 'b.gz', [b'b0', b'b1', b'b2'], gzipped=True)
+    _write(tmp_path / 'a.gz', [b'a0', b'a1'], gzipped=True)
+    blocks = [b.tolist() for b in fast_tfxio.record_blocks([str(tmp_path / '*')], 2).as_numpy_iterator()]
+    assert blocks == [[b'a0', b'a1'], [b'b0', b'b1'], [b'b2']]
+    _write(tmp_path / 'plain', [b'p0'], gzipped=False)
+    [plain] = fast_tfxio.record_blocks([str(tmp_path / 'plain')], 10).as_numpy_iterator()
+    assert plain.tolist() == [b'p0']
+
+
+def test_record_blocks_refuses_a_mix_of_gzipped_and_plain_files_and_no_files(tmp_path):
+    _write(tmp_path / 'a.gz', [b'a0'], gzipped=True)
+    _write(tmp_path / 'b', [b'b0'], gzipped=False)
+    with pytest.raises(ValueError, match='mix gzipped'):
+        fast_tfxio.record_blocks([str(tmp_path / '*')], 2)
+    with pytest.raises(ValueError, match='no files match'):
+        fast_tfxio.record_blocks([str(tmp_path / 'none-*')], 2)
