@@ -134,7 +134,7 @@ class ExampleDecoder:
         names = sorted(self._spec) if self._schema is None else [f.name for f in self._schema.feature]
         if self._columns is not None:
             names = [n for n in names if n in self._columns]
-        arrays = [self._array(self._spec[n], *parsed[n][:2], present) for n in names]
+        arrays = [self._array(self._spec[n], *parsed[n], present) for n in names]
         if self._schema is None:
             # Without a schema tfx_bsl has a column only for the features this block holds.
             kept = [i for i, array in enumerate(arrays) if array.null_count < len(array)]
@@ -145,9 +145,18 @@ class ExampleDecoder:
         return pa.RecordBatch.from_arrays(arrays, names)
 
     @staticmethod
-    def _array(dtype: tf.DType, values: np.ndarray, splits: np.ndarray, empty_lists: np.ndarray) -> pa.Array:
+    def _array(dtype: tf.DType, values: np.ndarray, splits: np.ndarray, value_lengths: np.ndarray,
+               empty_lists: np.ndarray) -> pa.Array:
         value_type = _ARROW[dtype].value_type
-        items = pa.array(values, type=value_type) if dtype != tf.string else pa.array(list(values), type=value_type)
+        if dtype == tf.string:
+            # ``values`` is the feature's values joined into one buffer (see ``_parser``): Arrow's
+            # binary layout as it is, its offsets from the lengths, no Python object per value.
+            offsets = np.zeros(len(value_lengths) + 1, dtype=np.int64)
+            np.cumsum(value_lengths, out=offsets[1:])
+            items = pa.LargeBinaryArray.from_buffers(value_type, len(value_lengths),
+                                                     [None, pa.py_buffer(offsets), pa.py_buffer(values)])
+        else:
+            items = pa.array(values, type=value_type)
         return pa.LargeListArray.from_arrays(pa.array(splits, pa.int64()), items,
                                              mask=pa.array((np.diff(splits) == 0) & ~empty_lists))
 
@@ -174,7 +183,8 @@ class ExampleDecoder:
 
 
 def _parser(spec: Dict[str, tf.DType]):
-    """A graph that parses the features (values, row splits, byte lengths) and each record's length."""
+    """A graph that parses the features (values, for strings one buffer of them all; row splits; byte
+    lengths) and each record's length."""
     features = {name: tf.io.RaggedFeature(dtype, row_splits_dtype=tf.int64) for name, dtype in spec.items()}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
@@ -183,8 +193,13 @@ def _parser(spec: Dict[str, tf.DType]):
         out = {}
         for name, dtype in spec.items():
             ragged = parsed[name]
-            lengths = tf.strings.length(ragged.values) if dtype == tf.string else tf.zeros([0], tf.int32)
-            out[name] = (ragged.values, ragged.row_splits, lengths)
+            if dtype == tf.string:
+                # One buffer of all the values and their lengths (``ExampleDecoder._array``): a
+                # string tensor's numpy() makes a Python object of every value.
+                out[name] = (tf.strings.reduce_join(ragged.values), ragged.row_splits,
+                             tf.strings.length(ragged.values))
+            else:
+                out[name] = (ragged.values, ragged.row_splits, tf.zeros([0], tf.int32))
         return tf.strings.length(records), out
 
     def run(records: np.ndarray) -> Tuple[np.ndarray, Dict[str, List[np.ndarray]]]:

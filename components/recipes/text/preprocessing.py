@@ -41,7 +41,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.recipes.text import features as F
-from components.recipes.tft_utils import to_dense_scalar
+from components.recipes.tft_utils import counted_per_batch, to_dense_scalar
 
 # Anything that is not a letter or a digit separates words (RE2 Unicode classes).
 _NON_WORD = r'[^\p{L}\p{N}]+'
@@ -125,7 +125,8 @@ def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     # Words in fewer than 3 training descriptions are not scored (features.MIN_DOCUMENT_FREQUENCY
     # says why): a cheap frequency pass drops them before the mutual-information pass.
     candidates_file = tft.vocabulary(bag, frequency_threshold=F.MIN_DOCUMENT_FREQUENCY,
-                                     vocab_filename=F.CANDIDATES_VOCAB_FILENAME, name='candidate_words')
+                                     vocab_filename=F.CANDIDATES_VOCAB_FILENAME, name='candidate_words',
+                                     weights=counted_per_batch(bag))
     candidates = tf.sparse.retain(bag, tft.apply_vocabulary(bag, candidates_file, default_value=-1).values >= 0)
     # With labels, top_k ranks words by their mutual information with the section (TFT
     # computes it over the analyzed split: training data only); ties by the word. Plain

@@ -65,6 +65,32 @@ def test_counted_per_batch_writes_the_vocabulary_tft_writes(vocabulary_args):
 def test_counted_per_batch_is_a_float_one_per_value():
     weights = counted_per_batch(tf.constant(['x', 'y', 'x']))
     assert weights.dtype == tf.float32 and weights.numpy().tolist() == [1.0, 1.0, 1.0]
+    # A sparse x (a bag of words, say) is weighted per value, as TFT takes it.
+    bag = tf.SparseTensor(indices=[[0, 0], [0, 3], [2, 1]], values=tf.constant(['a', 'b', 'a']), dense_shape=[3, 5])
+    assert counted_per_batch(bag).numpy().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_counted_per_batch_on_sparse_words_writes_the_vocabulary_tft_writes():
+    def files(weighted: bool) -> dict:
+        def preprocessing_fn(inputs):
+            words = tf.strings.split(inputs['text']).to_sparse()
+            tft.vocabulary(words, frequency_threshold=2, vocab_filename='words',
+                           weights=counted_per_batch(words) if weighted else None)
+            return {'text': inputs['text']}
+
+        texts = ['a b c', 'b c', 'c d', 'a a e', 'b', 'c f f', 'g']
+        metadata = dataset_metadata.DatasetMetadata(
+            schema_utils.schema_from_feature_spec({'text': tf.io.FixedLenFeature([], tf.string)}))
+        with tempfile.TemporaryDirectory() as tmp:
+            with tft_beam.Context(temp_dir=tmp, desired_batch_size=2, force_tf_compat_v1=True):
+                transform_fn = ([{'text': t.encode()} for t in texts], metadata) | tft_beam.AnalyzeDataset(
+                    preprocessing_fn)
+                _ = transform_fn | tft_beam.WriteTransformFn(f'{tmp}/out')
+            return {p.name: p.read_bytes() for p in Path(f'{tmp}/out/transform_fn/assets').iterdir()}
+
+    plain = files(False)
+    assert files(True) == plain
+    assert plain['words'].decode().splitlines() == ['c', 'b', 'a', 'f']
 
 
 def test_to_dense_scalar_fills_missing_values():
