@@ -188,15 +188,17 @@ class PendingRows:
         self._batch_rows, self._limit = batch_rows, limit
         self._held: Dict[Partition, List[np.ndarray]] = {}
         self._rows: Dict[Partition, int] = {}
+        self._total = 0
 
     def add(self, partition: Partition, examples: np.ndarray) -> List[Tuple[Partition, np.ndarray]]:
         """Holds ``examples`` of ``partition``; returns the partitions' examples to run now."""
         self._held.setdefault(partition, []).append(examples)
         self._rows[partition] = self._rows.get(partition, 0) + len(examples)
+        self._total += len(examples)
         ready = []
         if self._rows[partition] >= self._batch_rows:
             ready.append(self._take(partition))
-        while self._rows and sum(self._rows.values()) > self._limit:
+        while self._total > self._limit:
             ready.append(self._take(max(self._rows, key=self._rows.__getitem__)))
         return ready
 
@@ -205,7 +207,7 @@ class PendingRows:
         return [self._take(partition) for partition in list(self._held)]
 
     def _take(self, partition: Partition) -> Tuple[Partition, np.ndarray]:
-        del self._rows[partition]
+        self._total -= self._rows.pop(partition)
         return partition, np.concatenate(self._held.pop(partition))
 
 
