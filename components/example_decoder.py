@@ -56,7 +56,7 @@ def _field(content: np.ndarray) -> np.ndarray:
     return 1 + varint_size(content) + content
 
 
-def encoded_sizes(name: str, dtype: tf.DType, values: np.ndarray, splits: np.ndarray,
+def encoded_sizes(name: str, dtype: tf.DType, values: np.ndarray | bytes, splits: np.ndarray,
                   value_lengths: Optional[np.ndarray]) -> Tuple[np.ndarray, int]:
     """The bytes a feature's entry takes in a canonical tf.Example's Features, per row that has
     values (0 in the others), and the bytes of its entry with an empty list."""
@@ -145,7 +145,7 @@ class ExampleDecoder:
         return pa.RecordBatch.from_arrays(arrays, names)
 
     @staticmethod
-    def _array(dtype: tf.DType, values: np.ndarray, splits: np.ndarray, value_lengths: np.ndarray,
+    def _array(dtype: tf.DType, values: np.ndarray | bytes, splits: np.ndarray, value_lengths: np.ndarray,
                empty_lists: np.ndarray) -> pa.Array:
         value_type = _ARROW[dtype].value_type
         if dtype == tf.string:
@@ -202,7 +202,7 @@ def _parser(spec: Dict[str, tf.DType]):
                 out[name] = (ragged.values, ragged.row_splits, tf.zeros([0], tf.int32))
         return tf.strings.length(records), out
 
-    def run(records: np.ndarray) -> Tuple[np.ndarray, Dict[str, List[np.ndarray]]]:
+    def run(records: np.ndarray) -> Tuple[np.ndarray, Dict[str, List[np.ndarray | bytes]]]:
         lengths, out = parse(tf.constant(records, tf.string))
         return lengths.numpy(), {name: [t.numpy() for t in tensors] for name, tensors in out.items()}
 
