@@ -261,9 +261,14 @@ def _cmd_init(args: argparse.Namespace) -> int:
     name = args.name or _identifier(data.stem if data.is_file() else data.resolve().name)
     output = Path(args.output or _identifier(name))
     try:
+        # The arguments first: a wrong --output or --task is said before a large CSV is read.
+        initializing.check_arguments(args.label, INIT_TASKS.get(args.task), output, args.force)
         inference = initializing.infer(data, args.label, INIT_TASKS.get(args.task))
         print(f'{len(inference.files)} file(s), {inference.rows} rows, {len(inference.header)} columns '
               f'({", ".join(str(f) for f in inference.files)})')
+        if inference.unlabeled:
+            print(f'{inference.unlabeled} row(s) have no {inference.label!r} (empty or a missing token; '
+                  f'{inference.unlabeled_where()}...): left out of the recipe\'s data, nothing can be trained on them')
         for line in initializing.report_lines(inference):
             print(line)
         classes = ''

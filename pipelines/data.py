@@ -14,7 +14,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -76,14 +76,18 @@ def _check_value(value: str, feature_type: int) -> str | None:
     return None
 
 
-def check_cells(cells: Mapping[str, str], rules: Mapping[str, Tuple[int, bool]], where: str) -> None:
+def check_cells(cells: Mapping[str, str], rules: Mapping[str, Tuple[int, bool]], where: str,
+                missing_tokens: Sequence[str] = ()) -> None:
     """Raises DataError naming ``where`` (file and row) and the column for a cell that does not fit.
 
     ``cells``: the row's text per column; a column absent from it counts as empty.
-    An empty (or blank) cell is missing: an error in a required column, else skipped.
+    An empty (or blank) cell is missing, and so is one of ``missing_tokens`` in a number
+    column (ExampleGen writes both as missing values): an error in a required column, else skipped.
     """
     for name, (feature_type, required) in rules.items():
         value = cells.get(name, '').strip()
+        if value in missing_tokens and feature_type in (schema_pb2.INT, schema_pb2.FLOAT):
+            value = ''
         if value == '':
             if required:
                 raise DataError(f'{where}, column {name!r}: empty, but the schema requires a value')
@@ -93,7 +97,8 @@ def check_cells(cells: Mapping[str, str], rules: Mapping[str, Tuple[int, bool]],
             raise DataError(f'{where}, column {name!r}: {value!r} is not {problem}')
 
 
-def _check_rows(path: Path, reader, header: List[str], rules: Mapping[str, Tuple[int, bool]]) -> int:
+def _check_rows(path: Path, reader, header: List[str], rules: Mapping[str, Tuple[int, bool]],
+                missing_tokens: Sequence[str] = ()) -> int:
     """Checks every row after the header in Python; raises DataError for the first bad one."""
     index = {name: header.index(name) for name in rules}
     rows = 0
@@ -102,7 +107,7 @@ def _check_rows(path: Path, reader, header: List[str], rules: Mapping[str, Tuple
         for line, row in enumerate(reader, start=2):
             if len(row) != len(header):
                 raise DataError(f'{path}, row {line}: {len(row)} fields, the header has {len(header)}')
-            check_cells({name: row[i] for name, i in index.items()}, rules, f'{path}, row {line}')
+            check_cells({name: row[i] for name, i in index.items()}, rules, f'{path}, row {line}', missing_tokens)
             rows += 1
     except (csv.Error, UnicodeDecodeError) as e:
         raise DataError(f'{path}, row {line + 1}: malformed CSV: {e}') from e
@@ -185,7 +190,7 @@ def validate_csv_dir(data_dir: str | Path, recipe: Recipe, schema: schema_pb2.Sc
             header0 = header0 or header
             rows = _rows_if_clean(path, header, rules)
             if rows is None:  # something is off: the row-by-row check finds and names it
-                rows = _check_rows(path, reader, header, rules)
+                rows = _check_rows(path, reader, header, rules, recipe.missing_tokens)
             total_rows += rows
     if total_rows == 0:
         raise DataError(f'the CSV files in {data_dir} have a header but no data rows')

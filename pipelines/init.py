@@ -33,6 +33,15 @@ GENERIC_MODEL_BUILDER = 'components.recipes.generic.model.build'
 # A 2:1 hash split of fewer rows leaves an eval split too small to gate on.
 MIN_ROWS = 30
 MAX_CLASSES = 100
+# Distinct cells kept as written (padding and all) per column, for the string domains: a
+# category may be spelled several ways ('a', 'a ', ' a'), each a value the schema must hold.
+RAW_VALUES_CAP = 4 * MAX_CLASSES
+# Above this expected share of unseen values (unseen_share) a column gets no string domain.
+MAX_UNSEEN_SHARE = 0.5
+# Numbers' value ranges: this many times the training spread beyond either end. Loose: a new
+# batch's outliers pass (a 1,710-mile taxi trip where training had 229 at most); a change of
+# units (x1000) does not.
+RANGE_SPANS = 100
 # Integer columns with at most this many values are codes (categories), not quantities.
 MAX_INT_CATEGORIES = 20
 # Integer labels with at most this many values are classes.
@@ -67,7 +76,9 @@ class Column:
     minimum: float = math.inf
     maximum: float = -math.inf
     words: int = 0
-    empty_rows: List[int] = field(default_factory=list)  # (file index, line) of empty cells, the first few
+    empty_rows: List[Tuple[int, int]] = field(default_factory=list)  # (file index, line) of empty cells, the first few
+    token_rows: List[Tuple[int, int]] = field(default_factory=list)  # ... and of missing tokens
+    raw_values: Counter = field(default_factory=Counter)  # non-blank cells as written, up to RAW_VALUES_CAP
     # Decisions
     kind: str = ''
     role: str = ''
@@ -113,8 +124,13 @@ class Column:
             if len(self.empty_rows) < 10:
                 self.empty_rows.append(where)
             return
+        # The cell as ExampleGen writes it (padding kept): what a string domain must hold.
+        if len(self.raw_values) < RAW_VALUES_CAP or cell in self.raw_values:
+            self.raw_values[cell] += 1
         if value in MISSING_TOKENS:
             self.tokens[value] += 1
+            if len(self.token_rows) < 10:
+                self.token_rows.append(where)
             return
         if len(self.values) < DISTINCT_CAP or value in self.values:
             self.values[value] += 1
@@ -150,6 +166,18 @@ class Inference:
     train_steps: int
     eval_steps: int
     batch_size: int
+    # Rows whose label is empty or a missing token: left out of the recipe's copy of the data.
+    unlabeled: int = 0
+
+    @property
+    def labeled_rows(self) -> int:
+        return self.rows - self.unlabeled
+
+    def unlabeled_where(self) -> str:
+        """The first few unlabeled rows, as file and row."""
+        label = self.columns[self.label]
+        places = sorted(label.empty_rows + label.token_rows)[:5]
+        return ', '.join(f'{self.files[i].name} row {line}' for i, line in places)
 
     @property
     def roles(self) -> Roles:
@@ -160,7 +188,6 @@ class Inference:
             log=tuple(c.name for c in cols if c.role == NUMERIC and c.log),
             categorical=tuple(c.name for c in cols if c.role == CATEGORICAL),
             optional=tuple(c.name for c in cols if c.role in (NUMERIC, CATEGORICAL) and c.missing_share > 0),
-            numbers_as_text=tuple(c.name for c in cols if c.role == NUMERIC and c.tokens),
             excluded={c.name: c.reason for c in cols if c.role == LEFT_OUT})
 
 
@@ -186,6 +213,10 @@ def scan(files: Sequence[Path]) -> Tuple[List[str], Dict[str, Column], int]:
             first = read_header(reader, path, InitError)
             if not header:
                 header = [h.strip() for h in first]
+                awkward = [n for n in header if ',' in n or '"' in n]
+                if awkward:
+                    raise InitError(f'{path}: column names {awkward} hold a comma or a quote, which ExampleGen cannot '
+                                    'read as a name (it splits the header line on commas): rename them')
                 duplicates = sorted(n for n, c in Counter(header).items() if c > 1)
                 if duplicates or '' in header:
                     raise InitError(f'{path}: the header has duplicate or empty column names {duplicates or [""]}')
@@ -215,12 +246,10 @@ def label_task(column: Column, files: Sequence[Path], task: Optional[str]) -> Tu
     """The task and the classes (in a stable order) the label column implies; ``task`` overrides."""
     if task is not None and task not in TASKS:
         raise InitError(f'--task {task!r} is not one of {TASKS}')
-    missing = column.rows - column.present
-    if missing:
-        where = ', '.join(f'{files[i].name} row {line}' for i, line in column.empty_rows[:5])
-        tokens = f'; missing tokens {dict(column.tokens)}' if column.tokens else ''
-        raise InitError(f'label {column.name!r} is empty in {missing} row(s) ({where}{tokens}); a model must not '
-                        'train on a made-up label: fill them in or drop those rows')
+    if not column.present:
+        tokens = f' and missing tokens {dict(column.tokens)}' if column.tokens else ''
+        raise InitError(f'label {column.name!r} has no value in any of the {column.rows} rows (empty cells{tokens}): '
+                        'there is nothing to learn from; is --label the right column?')
     if column.distinct < 2:
         raise InitError(f'label {column.name!r} has a single value ({next(iter(column.values), "")!r}) in all '
                         f'{column.rows} rows: there is nothing to learn')
@@ -329,15 +358,38 @@ def steps_for(rows: int) -> Tuple[int, int, int]:
     return train, min(200, max(1, math.ceil(eval_rows / batch))), batch
 
 
+def check_arguments(label: str, task: Optional[str], output: Optional[Path] = None, force: bool = False) -> None:
+    """What can be refused before any data is read: the task, the label's name, the output folder."""
+    if task is not None and task not in TASKS:
+        raise InitError(f'--task {task!r} is not one of {TASKS}')
+    if not label or not label.strip():
+        raise InitError('--label is empty: name the column to predict')
+    if output is not None:
+        output = output.resolve()
+        if output.exists() and not force:
+            raise InitError(f'--output {output} exists; choose another folder, or --force to replace it')
+        if output.exists() and not output.is_dir():
+            raise InitError(f'--output {output} is a file, not a folder')
+        if not output.name or output.name.startswith('.'):
+            raise InitError(f'--output {output}: name a folder (not hidden) for the recipe')
+
+
 def infer(data: Path, label: str, task: Optional[str] = None) -> Inference:
+    check_arguments(label, task)
     files = csv_files(data)
+    with files[0].open(newline='', encoding='utf-8') as f:
+        first = [h.strip() for h in read_header(csv.reader(f), files[0], InitError)]
+    if label not in first:
+        raise InitError(f'label {label!r} is not a column of {files[0]}; its columns: {", ".join(first)}')
     header, columns, rows = scan(files)
-    if label not in columns:
-        raise InitError(f'label {label!r} is not a column of {files[0]}; its columns: {", ".join(header)}')
     if rows < MIN_ROWS:
         raise InitError(f'{rows} data rows in {", ".join(str(f) for f in files)}: a train/eval split needs at least '
                         f'{MIN_ROWS}')
     task, classes = label_task(columns[label], files, task)
+    unlabeled = columns[label].rows - columns[label].present
+    if rows - unlabeled < MIN_ROWS:
+        raise InitError(f'{rows - unlabeled} rows have a label {label!r} (the other {unlabeled} have none): a '
+                        f'train/eval split needs at least {MIN_ROWS}')
     for name, column in columns.items():
         if name == label:
             column.kind, column.role = ('string' if classes and column.numbers < column.present else
@@ -349,37 +401,78 @@ def infer(data: Path, label: str, task: Optional[str] = None) -> Inference:
     if not any(c.role in (NUMERIC, CATEGORICAL) for c in columns.values()):
         left = '; '.join(f'{c.name}: {c.reason}' for c in columns.values() if c.role == LEFT_OUT)
         raise InitError(f'no column is left to learn from ({left})')
-    train_steps, eval_steps, batch = steps_for(rows)
+    train_steps, eval_steps, batch = steps_for(rows - unlabeled)
     return Inference(files=files, header=header, rows=rows, columns=columns, label=label, task=task,
                      classes=classes, gate=gate_for(task, columns[label], classes), train_steps=train_steps,
-                     eval_steps=eval_steps, batch_size=batch)
+                     eval_steps=eval_steps, batch_size=batch, unlabeled=unlabeled)
 
 
-def tfdv_schema(files: Sequence[Path]):
-    """The schema TFDV infers from statistics of the data, as SchemaGen would (infer_feature_shape on)."""
+def example_gen_types(inference: Inference) -> Dict[str, str]:
+    """Each column's type as the schema will give it, and so ExampleGen (``CsvOptions``)."""
+    return {name: {'int': 'INT', 'float': 'FLOAT'}.get(inference.columns[name].kind, 'STRING')
+            for name in inference.header}
+
+
+def tfdv_schema(files: Sequence[Path], column_types: Dict[str, str]):
+    """The schema TFDV infers (as SchemaGen would, infer_feature_shape on) from statistics of the
+    examples the pipeline's ExampleGen writes from ``files``: the same reader, the same column
+    types and missing tokens, so every value the schema holds is a value the data check,
+    StatisticsGen and ExampleValidator will see, padding and all."""
+    import apache_beam as beam
+    import pyarrow as pa
     import tensorflow_data_validation as tfdv
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    # One pattern for all files: they share the header (checked by scan).
-    pattern = str(files[0]) if len(files) == 1 else str(files[0].parent / '*.csv')
-    stats = tfdv.generate_statistics_from_csv(
-        data_location=pattern, pipeline_options=PipelineOptions(['--direct_running_mode=in_memory',
-                                                                 '--direct_num_workers=1']))
+    from components.fast_example_gen import reader
+    from components.fast_example_gen.options import CsvOptions
+
+    options = CsvOptions(column_types=tuple(column_types.items()), missing_tokens=MISSING_TOKENS)
+    header = reader.check_same_header([str(f) for f in files])
+    types, _ = reader.infer_column_types([str(f) for f in files], header, fixed=options.types)
+    batches = []
+    for path in files:
+        for block in reader.iter_blocks(str(path), header):
+            columns = reader.feature_columns(block, types, options.missing_tokens)
+            batches.append(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)))
+    beam_options = PipelineOptions(['--direct_running_mode=in_memory', '--direct_num_workers=1'])
+    with tempfile.TemporaryDirectory() as scratch:
+        output = os.path.join(scratch, 'stats.pb')
+        with beam.Pipeline(options=beam_options) as pipeline:
+            _ = (pipeline | beam.Create(batches, reshuffle=False) | tfdv.GenerateStatistics()
+                 | tfdv.WriteStatisticsToBinaryFile(output))
+        stats = tfdv.load_stats_binary(output)
     return tfdv.infer_schema(stats, infer_feature_shape=True)
 
 
+def unseen_share(column: Column) -> float:
+    """How much of a new batch may hold values this column never had: three times the
+    Good-Turing estimate (the share of cells whose value occurs once), at least 1%."""
+    once = sum(1 for n in column.values.values() if n == 1)
+    return max(0.01, 3.0 * once / max(1, column.present))
+
+
 def curate(schema, inference: Inference):
-    """TFDV's schema, curated: label required, optional where cells are empty, domains, loose ranges."""
+    """TFDV's schema, curated: the label required; every other column optional; domains of the
+    values as ExampleGen writes them; loose ranges.
+
+    Optional even where this table has no empty cell: a new batch of the same source may have
+    gaps, and a served model answers a row without the feature (the generic preprocessing_fn
+    fills it as training did). Optional features are parsed as sparse (no ``shape``).
+    """
     from tensorflow_metadata.proto.v0 import schema_pb2
 
     for feature in schema.feature:
         column = inference.columns[feature.name]
-        required = column.role == LABEL or column.missing_share == 0
+        required = column.role == LABEL
         feature.presence.min_fraction = 1.0 if required else 0.0
         # A column left out may be empty in a whole batch; the others need a value somewhere.
         feature.presence.min_count = 0 if column.role == LEFT_OUT else 1
-        if not required:
-            # CsvExampleGen writes an empty cell as the feature with no value: 0 or 1 values.
+        if required:
+            feature.ClearField('value_count')
+            feature.shape.Clear()
+            feature.shape.dim.add().size = 1
+        else:
+            # ExampleGen writes an empty cell (or a missing token) as the feature with no value.
             feature.ClearField('shape')
             feature.value_count.min = 0
             feature.value_count.max = 1
@@ -393,28 +486,31 @@ def curate(schema, inference: Inference):
             continue  # in the schema (the CSV has it), optional above, constrained in nothing else
         if column.role == LABEL and inference.classes:
             if feature.type == schema_pb2.BYTES:
-                feature.string_domain.value.extend(inference.classes)
+                # Each class as the cells spell it (padding and all), in the classes' order.
+                spelled = {c: sorted(v for v in column.raw_values if v.strip() == c) for c in inference.classes}
+                feature.string_domain.value.extend(v for c in inference.classes for v in spelled[c])
             else:
                 feature.int_domain.min = int(min(float(c) for c in inference.classes))
                 feature.int_domain.max = int(max(float(c) for c in inference.classes))
                 feature.int_domain.is_categorical = True
             continue
         if column.role == CATEGORICAL:
-            if feature.type == schema_pb2.BYTES and column.distinct <= MAX_CLASSES:
-                feature.string_domain.value.extend(sorted(column.values))
-                # A new batch of the same data may hold a rare value not seen here: it is an
-                # OOV bucket for the model, and an anomaly only past 1% of the cells.
-                feature.distribution_constraints.min_domain_mass = 0.99
+            unseen = unseen_share(column)
+            if feature.type == schema_pb2.BYTES and column.distinct <= MAX_CLASSES \
+                    and len(column.raw_values) < RAW_VALUES_CAP and unseen <= MAX_UNSEEN_SHARE:
+                # As ExampleGen writes them (padding kept); the preprocessing_fn strips them.
+                feature.string_domain.value.extend(sorted(column.raw_values))
+                # A new batch of the same data holds values not seen here (the model's OOV
+                # bucket): an anomaly only when there are clearly more of them than this
+                # table's rare values predict (a changed coding: 'M'/'F' become 'male'/'female').
+                feature.distribution_constraints.min_domain_mass = round(1.0 - unseen, 3)
             elif feature.type == schema_pb2.INT:
                 feature.int_domain.is_categorical = True
             continue
         if column.role in (NUMERIC, LABEL) and feature.type in (schema_pb2.INT, schema_pb2.FLOAT):
-            # Loose: only a change of scale or units (or garbage) falls outside. Skewed columns
-            # (log1p) have long tails: a new batch's maximum can be several times this one's.
+            # Loose (RANGE_SPANS): only a change of scale or units falls outside.
             span = (column.maximum - column.minimum) or abs(column.maximum) or 1.0
-            low, high = column.minimum - 2 * span, column.maximum + 2 * span
-            if column.log:
-                high = max(high, 10 * column.maximum)
+            low, high = column.minimum - RANGE_SPANS * span, column.maximum + RANGE_SPANS * span
             if column.minimum >= 0:
                 low = max(0.0, low)
             if feature.type == schema_pb2.INT:
@@ -434,7 +530,8 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
         return json.dumps(list(values))
 
     lines = [
-        f'# Written by `tke init` from {", ".join(f.name for f in inference.files)} ({inference.rows} rows).',
+        f'# Written by `tke init` from {", ".join(f.name for f in inference.files)} ({inference.rows} rows'
+        + (f'; {inference.unlabeled} without a label left out of data/).' if inference.unlabeled else ').'),
         '# Every setting can be edited; swap preprocessing_fn or model_builder for your own code.',
         f'name = {json.dumps(name)}',
         f'description = {json.dumps(f"{name}: predict {inference.label} ({inference.task})")}',
@@ -449,7 +546,11 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
         lines.append(f'class_labels = {lst(inference.classes)}')
     lines += [
         f'data = "{data_subdir}"',
-        f'# About {30 if inference.rows < 2000 else 10 if inference.rows < 50000 else 3} epochs of the training '
+        '# Cells of a number column that mean "missing" (blank ones always do): ExampleGen writes them as',
+        '# missing values, so the column stays numbers in the statistics and in the served model.',
+        f'missing_tokens = {lst(MISSING_TOKENS)}',
+        f'# About {30 if inference.labeled_rows < 2000 else 10 if inference.labeled_rows < 50000 else 3} epochs of the '
+        'training '
         f'split (batches of {inference.batch_size}).',
         f'train_steps = {inference.train_steps}',
         f'eval_steps = {inference.eval_steps}',
@@ -472,7 +573,6 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
     lines += ['', '# Column roles, read by the generic preprocessing_fn.', '[transform]',
               f'numeric = {lst(roles.numeric)}', f'log = {lst(roles.log)}',
               f'categorical = {lst(roles.categorical)}', f'optional = {lst(roles.optional)}',
-              f'numbers_as_text = {lst(roles.numbers_as_text)}', f'missing_tokens = {lst(roles.missing_tokens)}',
               f'buckets = {roles.buckets}', f'vocab_size = {roles.vocab_size}', f'oov_buckets = {roles.oov_buckets}',
               '# Interactions to learn as one categorical feature each, e.g. [["a", "b"]] (numbers by their',
               '# quantile bucket); none unless you know which matter.',
@@ -489,18 +589,13 @@ def write_recipe(inference: Inference, output: Path, name: str, force: bool = Fa
     from google.protobuf import text_format
 
     output = output.resolve()
-    if not output.name.isidentifier():
-        raise InitError(f'--output {output}: the folder name {output.name!r} must be a Python identifier (letters, '
-                        'digits, underscores), so that the recipe\'s own code could be imported')
-    if output.exists() and not force:
-        raise InitError(f'--output {output} exists; choose another folder, or --force to replace it')
-    schema = curate(tfdv_schema(inference.files), inference)
+    check_arguments(inference.label, inference.task, output, force)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f'.{output.name}-', dir=output.parent))
     try:
         (staging / 'data').mkdir()
-        for path in inference.files:
-            shutil.copy2(path, staging / 'data' / path.name)
+        copies = [copy_data(path, staging / 'data' / path.name, inference) for path in inference.files]
+        schema = curate(tfdv_schema(copies, example_gen_types(inference)), inference)
         (staging / 'schema.pbtxt').write_text(text_format.MessageToString(schema))
         (staging / 'recipe.toml').write_text(recipe_toml(inference, name, 'data'))
         if output.exists():
@@ -510,6 +605,27 @@ def write_recipe(inference: Inference, output: Path, name: str, force: bool = Fa
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return output
+
+
+def copy_data(source: Path, target: Path, inference: Inference) -> Path:
+    """The file as it is, or rewritten where ExampleGen would not read it as tke init did: rows
+    without a label left out (nothing can be trained on them), the header's names unpadded
+    and unquoted (ExampleGen splits the first line on commas as it stands)."""
+    label = inference.header.index(inference.label)
+    with source.open(newline='', encoding='utf-8') as f:
+        first_line = f.readline()
+    if not inference.unlabeled and first_line.strip() == ','.join(inference.header):
+        shutil.copy2(source, target)
+        return target
+    with source.open(newline='', encoding='utf-8') as f, target.open('w', newline='', encoding='utf-8') as out:
+        reader = csv.reader(f)
+        next(reader)
+        writer = csv.writer(out, lineterminator='\n')
+        writer.writerow(inference.header)
+        for row in reader:
+            if row and row[label].strip() not in ('', *MISSING_TOKENS):
+                writer.writerow(row)
+    return target
 
 
 def report_lines(inference: Inference) -> List[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import List, Optional
 
 import tensorflow_model_analysis as tfma
@@ -13,9 +14,10 @@ from components.anomaly_gate import AnomalyGate
 from components.baseline import LatestBlessedOtherModelStrategy
 from components.fast_evaluator import FastEvaluator
 from components.fast_example_gen import FastCsvExampleGen
+from components.fast_example_gen.options import CsvOptions
 from components.fast_statistics_gen import FastStatisticsGen
 from components.fast_transform import FastTransform
-from components.recipes.registry import Recipe
+from components.recipes.registry import Recipe, read_schema
 from components.trainer.config import CANNED_MODE, TrainerConfig
 from pipelines import cloud_wiring
 from pipelines.config import (
@@ -88,6 +90,18 @@ def eval_config(recipe: Recipe) -> tfma.EvalConfig:
     )
 
 
+def csv_options(config: PipelineConfig) -> CsvOptions:
+    """ExampleGen's column types, from the schema the pipeline validates with, and the recipe's
+    missing tokens: the examples then have the schema's types whatever a batch holds.
+
+    The schema is read where the pipeline is built: the configured one where it is a file
+    here, else the recipe's own (a compiled pipeline names the image's copy of it).
+    """
+    path = Path(config.resolved_schema_path)
+    schema = read_schema(path if path.is_file() else config.recipe.schema_path)
+    return CsvOptions.from_schema(schema, config.recipe.missing_tokens)
+
+
 def check_fail_closed(components: List) -> None:
     """Refuses a pipeline in which a Pusher could push a model nobody evaluated.
 
@@ -130,7 +144,8 @@ def create_pipeline(config: PipelineConfig,
             input_base=cloud_wiring.data_root(config),
             input_config=tfx.proto.Input(splits=[
                 tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
-            output_config=output_config).with_id('CsvExampleGen')
+            output_config=output_config,
+            custom_config=csv_options(config).to_custom_config()).with_id('CsvExampleGen')
     # StatisticsGen and Transform whose executors read tf.Examples ~10x faster (components.fast_tfxio).
     statistics_gen = FastStatisticsGen(examples=example_gen.outputs['examples']).with_id('StatisticsGen')
     schema_gen = tfx.components.ImportSchemaGen(schema_file=config.resolved_schema_path)

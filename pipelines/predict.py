@@ -26,6 +26,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, TextI
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.recipes.generic.roles import MISSING_TOKENS
 from components.recipes.registry import read_schema
 from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
 from pipelines.data import DataError, check_cells, column_rules, read_header
@@ -64,8 +65,14 @@ class ModelDescription:
 
     @property
     def rules(self) -> Dict[str, Tuple[int, bool]]:
-        """The data check's column rules for the columns a client sends (all but the label)."""
-        return column_rules(self.schema, skip=[self.label_key])
+        """Column -> (schema type, required) for the columns a client sends (all but the label).
+
+        Required as the served model requires it: a fixed-length feature (the schema gives it
+        a ``shape``; the recipe asked for it strict). Any other may be missing from a row,
+        and the model fills it as training did, whatever the data check asks of training data.
+        """
+        return {name: (kind, feature_required(self.schema, name))
+                for name, (kind, _) in column_rules(self.schema, skip=[self.label_key]).items()}
 
 
 @dataclass(frozen=True)
@@ -201,12 +208,26 @@ def _json_cell(value: Any, where: str, column: str) -> str:
     return repr(value)
 
 
-def check_rows(rows: Sequence[Row], rules: Mapping[str, Tuple[int, bool]]) -> None:
-    """The data check's rules, row by row; a DataError names the row and the column."""
+def feature_required(schema: schema_pb2.Schema, name: str) -> bool:
+    """Whether the served model refuses a row without the feature: a fixed-length one."""
+    return any(f.name == name and f.HasField('shape') for f in schema.feature)
+
+
+def _missing(value: str, kind: int) -> bool:
+    value = value.strip()
+    return value == '' or (kind in (schema_pb2.INT, schema_pb2.FLOAT) and value in MISSING_TOKENS)
+
+
+def check_rows(rows: Sequence[Row], rules: Mapping[str, Tuple[int, bool]]) -> int:
+    """The data check's rules, row by row (a DataError names the row and the column); returns
+    how many rows have a missing cell (empty, absent, or a missing token in a number column)."""
     if not rows:
         raise DataError('no rows to predict')
+    incomplete = 0
     for row in rows:
-        check_cells(row.cells, rules, row.where)
+        check_cells(row.cells, rules, row.where, MISSING_TOKENS)
+        incomplete += any(_missing(row.cells.get(name, ''), kind) for name, (kind, _) in rules.items())
+    return incomplete
 
 
 def to_examples(rows: Iterable[Row], schema: schema_pb2.Schema, rules: Mapping[str, Tuple[int, bool]]) -> List[bytes]:
@@ -222,7 +243,7 @@ def to_examples(rows: Iterable[Row], schema: schema_pb2.Schema, rules: Mapping[s
         example = example_pb2.Example()
         for column in rules:
             value = row.cells.get(column, '')
-            if value.strip() == '':
+            if _missing(value, types[column]):
                 continue
             feature = example.features.feature[column]
             if types[column] == schema_pb2.INT:
@@ -356,11 +377,11 @@ DESCRIPTION = textwrap.fill(
     'Predict with a pushed model: raw rows in (CSV with a header row, or JSON lines of one object per line), '
     'one prediction per row out, in the order of the rows. The model is the newest complete version in '
     'RUN_DIR/serving/ (--run), or the SavedModel folder you name (--model); it carries its raw schema and task '
-    'in assets.extra/. Rows are checked as tke run checks data: a required column empty or missing, text or NaN '
-    'in a numeric column, a float in an integer column, a ragged row is an error naming the row and column, '
-    'and nothing is printed (exit code 2). Empty cells and null values are missing values (a token such as NA '
-    'in a numeric column is an error, as in the data check; tke init keeps columns with such tokens as text, '
-    'and the model reads the tokens as missing); the label column, '
+    'in assets.extra/. Rows are checked as tke run checks data: text or NaN in a numeric column, a float in an '
+    'integer column, a ragged row, a column the model requires (a strict recipe\'s) empty or missing is an error '
+    'naming the row and column, and nothing is printed (exit code 2). Empty cells, null values and missing '
+    'tokens in a numeric column (NA, N/A, NaN, null, ?, ...) are missing values, which the model fills as '
+    'training did; how many rows had one is said on stderr. The label column, '
     'if present, and columns the schema does not know (an id, say) are ignored. CSV rows are numbered as in '
     'the file (the header is row 1), JSON lines from line 1.', width=HELP_WIDTH)
 USAGE = ('%(prog)s (--run RUN_DIR | --model SAVED_MODEL_DIR) (--csv FILE | --json FILE | -) [--format csv|json]\n'
@@ -417,12 +438,15 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
         model_dir = resolve_model(args.run, args.model)
         description = load_description(model_dir)
         rows = read_rows(source, input_format, description.rules)
-        check_rows(rows, description.rules)
+        incomplete = check_rows(rows, description.rules)
     except ValueError as e:
         print(f'tke: error: {e}', file=err)
         return EXIT_BAD_INPUT
     print(f'tke predict: {len(rows)} row(s), {description.task} of {description.label_key!r}, model {model_dir}',
           file=err)
+    if incomplete:
+        print(f'tke predict: {incomplete} of {len(rows)} row(s) have missing cells; the model fills them as in '
+              'training', file=err)
     try:
         text = predict_rows(description, rows, args.output_format, args.batch_size)
     except (RuntimeError, ValueError) as e:

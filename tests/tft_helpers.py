@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 import tensorflow_transform.beam as tft_beam
@@ -16,11 +16,14 @@ from tensorflow_transform.tf_metadata import dataset_metadata
 GOLDEN_DIR = Path(__file__).parent / 'golden'
 
 
-def _instance(row: Dict[str, str], schema: schema_pb2.Schema) -> Dict[str, list]:
+def _instance(row: Dict[str, str], schema: schema_pb2.Schema, missing_tokens: Sequence[str] = ()) -> Dict[str, list]:
+    """A CSV row as ExampleGen writes it: empty cells (and, in number columns, blank cells and
+    ``missing_tokens``) as no value."""
     out = {}
     for feature in schema.feature:
         value = row[feature.name]
-        if value == '':
+        numeric = feature.type in (schema_pb2.INT, schema_pb2.FLOAT)
+        if value == '' or (missing_tokens and numeric and value.strip() in ('', *missing_tokens)):
             out[feature.name] = []
         elif feature.type == schema_pb2.INT:
             out[feature.name] = [int(value)]
@@ -31,10 +34,10 @@ def _instance(row: Dict[str, str], schema: schema_pb2.Schema) -> Dict[str, list]
     return out
 
 
-def analyze_and_transform(preprocessing_fn: Callable, rows: List[Dict[str, str]],
-                          schema: schema_pb2.Schema) -> List[Dict[str, object]]:
+def analyze_and_transform(preprocessing_fn: Callable, rows: List[Dict[str, str]], schema: schema_pb2.Schema,
+                          missing_tokens: Sequence[str] = ()) -> List[Dict[str, object]]:
     metadata = dataset_metadata.DatasetMetadata(schema)
-    instances = [_instance(r, schema) for r in rows]
+    instances = [_instance(r, schema, missing_tokens) for r in rows]
     with tempfile.TemporaryDirectory() as tmp, tft_beam.Context(temp_dir=tmp):
         (transformed, _), _ = (instances, metadata) | tft_beam.AnalyzeAndTransformDataset(
             preprocessing_fn, output_record_batches=False)
@@ -73,12 +76,12 @@ def assert_rows_close(actual: List[Dict[str, object]], expected: List[Dict[str, 
 
 
 def write_transform_output(preprocessing_fn: Callable, rows: List[Dict[str, str]],
-                           schema: schema_pb2.Schema, out_dir: str):
+                           schema: schema_pb2.Schema, out_dir: str, missing_tokens: Sequence[str] = ()):
     """Analyzes ``rows`` and writes a real transform graph; returns its TFTransformOutput."""
     import tensorflow_transform as tft
 
     metadata = dataset_metadata.DatasetMetadata(schema)
-    instances = [_instance(r, schema) for r in rows]
+    instances = [_instance(r, schema, missing_tokens) for r in rows]
     with tempfile.TemporaryDirectory() as tmp, tft_beam.Context(temp_dir=tmp):
         transform_fn = (instances, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
         _ = transform_fn | tft_beam.WriteTransformFn(out_dir)

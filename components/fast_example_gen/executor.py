@@ -17,6 +17,11 @@ version and input fingerprint are recorded by ExampleGen's file-based driver, wh
 component keeps. Records are written in file order, not shuffled as Beam's Reshuffle
 leaves them; downstream readers shuffle with a buffer anyway.
 
+With a ``custom_config`` of ``options.CsvOptions`` (create_pipeline derives one from the
+recipe's schema and missing tokens) the columns the schema names take its types instead
+of inferred ones, and blank cells and missing tokens (``NA``...) of number columns are
+written as missing values: the one departure from CsvExampleGen, which has no such option.
+
 Rows are spread round-robin over several files per split when the split is large, one
 per ``ROWS_PER_SHARD`` rows: a gzipped file cannot be split, so a downstream Beam job
 reads each file in one worker.
@@ -60,6 +65,7 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components.fast_example_gen import reader
 from components.fast_example_gen.encoder import CanonicalExampleEncoder
+from components.fast_example_gen.options import CsvOptions
 
 ROWS_PER_SHARD = 500_000
 FILE_NAME = 'data_tfrecord'
@@ -149,8 +155,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             buckets = None
             jobs = [(split.pattern, [name]) for split, name in zip(input_config.splits, split_names, strict=True)]
 
+        options = CsvOptions.from_custom_config(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY))
         for pattern, names in jobs:
-            self._convert_split(input_base, pattern, names, buckets, output_config.split_config, examples)
+            self._convert_split(input_base, pattern, names, buckets, output_config.split_config, examples, options)
 
         for artifact in examples:
             if payload_format is not None:
@@ -159,7 +166,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 examples_utils.set_file_format(artifact, 'tfrecords_gzip')
 
     def _convert_split(self, input_base: str, pattern: str, names: List[str], buckets: Optional[List[int]],
-                       split_config: example_gen_pb2.SplitConfig, examples: List[types.Artifact]) -> None:
+                       split_config: example_gen_pb2.SplitConfig, examples: List[types.Artifact],
+                       options: Optional[CsvOptions] = None) -> None:
         """One input split: infer types (pass 1), then encode, hash and write (pass 2)."""
         started = time.monotonic()
         files = reader.data_files(input_base, pattern)
@@ -168,7 +176,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         # Started before pass 1, so that their imports overlap it and they share pass 2 from its start.
         with _Helpers(processes - 1) as helpers:
             column_names = reader.check_same_header(files)
-            column_types, num_rows = reader.infer_column_types(files, column_names, self.block_size)
+            column_types, num_rows = reader.infer_column_types(files, column_names, self.block_size,
+                                                               options.types if options else None)
             if num_rows == 0:
                 raise ValueError(f'{os.path.join(input_base, pattern)}: the {len(files)} file(s) have a header but '
                                  f'no data row: {", ".join(files)}')
@@ -180,6 +189,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                       else [1.0])
             job = _ConvertJob(
                 column_names=column_names, column_types=column_types, block_size=self.block_size, buckets=buckets,
+                missing_tokens=options.missing_tokens if options else None,
                 partition_feature_name=(split_config.partition_feature_name
                                         if buckets and split_config.HasField('partition_feature_name') else None),
                 split_uris=[artifact_utils.get_split_uri(examples, name) for name in names],
@@ -232,6 +242,8 @@ class _ConvertJob:
     column_names: List[str]
     column_types: Dict[str, reader.ColumnType]
     block_size: int
+    # CsvOptions' tokens where a schema typed the columns (blank number cells are then missing too).
+    missing_tokens: Optional[Sequence[str]]
     buckets: Optional[List[int]]
     partition_feature_name: Optional[str]
     split_uris: List[str]
@@ -251,7 +263,11 @@ def _convert_files(job: _ConvertJob, slot: int, files: Iterable[str]) -> List[in
     try:
         for path in files:
             for batch in reader.iter_blocks(path, job.column_names, job.block_size):
-                records, single = encoder.encode(reader.feature_columns(batch, job.column_types))
+                try:
+                    columns = reader.feature_columns(batch, job.column_types, job.missing_tokens)
+                except ValueError as e:
+                    raise ValueError(f'{path}: {e}') from e
+                records, single = encoder.encode(columns)
                 if buckets is None:
                     write = writers[0].write
                     for record in records:

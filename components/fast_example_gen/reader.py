@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import IO, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -160,10 +160,15 @@ def _matches(values: pa.Array, pattern: str) -> np.ndarray:
     return np.asarray(pc.match_substring_regex(values, pattern=pattern))
 
 
-def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType]) -> Dict[str, ColumnType]:
-    """``known`` raised by this block's cells (INT < FLOAT < STRING; UNKNOWN while all empty)."""
+def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType],
+                fixed: Optional[Mapping[str, ColumnType]] = None) -> Dict[str, ColumnType]:
+    """``known`` raised by this block's cells (INT < FLOAT < STRING; UNKNOWN while all empty);
+    columns in ``fixed`` (typed by a schema) keep that type."""
     result = dict(known)
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if fixed and name in fixed:
+            result[name] = fixed[name]
+            continue
         current = result.get(name, ColumnType.UNKNOWN)
         if current == ColumnType.STRING:
             continue  # the top of the order; nothing in this block can change it
@@ -186,36 +191,64 @@ def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType]) -> Dict[str
     return result
 
 
-def infer_column_types(files: Sequence[str], column_names: List[str],
-                       block_size: int = DEFAULT_BLOCK_SIZE) -> Tuple[Dict[str, ColumnType], int]:
-    """Pass 1: each column's type over all ``files`` (as CsvExampleGen infers it), and the row count."""
+def infer_column_types(files: Sequence[str], column_names: List[str], block_size: int = DEFAULT_BLOCK_SIZE,
+                       fixed: Optional[Mapping[str, ColumnType]] = None) -> Tuple[Dict[str, ColumnType], int]:
+    """Pass 1: each column's type over all ``files`` (as CsvExampleGen infers it, or ``fixed``'s
+    type where it names the column), and the row count."""
     types: Dict[str, ColumnType] = {}
     rows = 0
     for path in files:
         for batch in iter_blocks(path, column_names, block_size):
-            types = block_types(batch, types)
+            types = block_types(batch, types, fixed)
             rows += batch.num_rows
-    return {name: types.get(name, ColumnType.UNKNOWN) for name in column_names}, rows
+    return {name: types.get(name, (fixed or {}).get(name, ColumnType.UNKNOWN)) for name in column_names}, rows
 
 
-def _convert(values: pa.Array, column_type: ColumnType) -> pa.Array:
+def _parsed(values: pa.Array, parse: type, name: str) -> List:
+    """Python's ``int()`` / ``float()`` of each cell (CsvExampleGen's rule); a cell that does not
+    parse (possible only where a schema, not the data, typed the column) names the column."""
+    out = []
+    for cell in values.cast(pa.binary()).to_pylist():
+        try:
+            out.append(parse(cell))
+        except ValueError:
+            kind = 'an integer' if parse is int else 'a number'
+            raise ValueError(f'column {name!r}: {cell.decode("utf-8", "replace")!r} is not {kind}, as the schema '
+                             'types the column') from None
+    return out
+
+
+def _convert(values: pa.Array, column_type: ColumnType, name: str = '') -> pa.Array:
     """Non-empty text cells -> the values CsvExampleGen writes (int(), float() to float32, bytes)."""
     if column_type == ColumnType.STRING:
         return values.cast(pa.large_binary())
     if column_type == ColumnType.INT:
         if _matches(values, _PLAIN_INT).all():
             return pc.cast(values, pa.int64())
-        return pa.array([int(cell) for cell in values.cast(pa.binary()).to_pylist()], pa.int64())
+        return pa.array(_parsed(values, int, name), pa.int64())
     if _matches(values, _PLAIN_NUMBER).all():
         doubles = pc.cast(values, pa.float64())
     else:
-        doubles = pa.array([float(cell) for cell in values.cast(pa.binary()).to_pylist()], pa.float64())
+        doubles = pa.array(_parsed(values, float, name), pa.float64())
     # float() then float32, as tf.train.FloatList stores float()'s value: the same rounding.
     return pc.cast(doubles, pa.float32(), safe=False)
 
 
-def feature_columns(batch: pa.RecordBatch, types: Dict[str, ColumnType]) -> Dict[str, pa.Array]:
-    """Pass 2: one list column per CSV column: [value] for a cell, [] for an empty cell."""
+def missing_cells(column: pa.Array, missing_tokens: Sequence[str]) -> np.ndarray:
+    """Mask of the cells that mean "missing": blank, or a missing token (``NA``...) once
+    stripped of padding."""
+    stripped = pc.utf8_trim_whitespace(column)
+    return np.asarray(pc.is_in(stripped, value_set=pa.array(['', *missing_tokens], pa.string())))
+
+
+def feature_columns(batch: pa.RecordBatch, types: Dict[str, ColumnType],
+                    missing_tokens: Optional[Sequence[str]] = None) -> Dict[str, pa.Array]:
+    """Pass 2: one list column per CSV column: [value] for a cell, [] for an empty cell.
+
+    With ``missing_tokens`` (a schema typed the columns; may be empty), a blank cell is an
+    empty cell too, and so is one of the tokens in an INT or FLOAT column: the column stays
+    numbers (text columns keep tokens as values). Without, only an empty cell is.
+    """
     result = {}
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         column_type = types[name]
@@ -223,9 +256,13 @@ def feature_columns(batch: pa.RecordBatch, types: Dict[str, ColumnType]) -> Dict
             result[name] = pa.nulls(len(column), LIST_TYPES[ColumnType.UNKNOWN])
             continue
         present = _present(column)
+        if missing_tokens is not None:
+            # A blank cell is missing in any column; a token only in a number column.
+            numeric = column_type in (ColumnType.INT, ColumnType.FLOAT)
+            present &= ~missing_cells(column, missing_tokens if numeric else ())
         offsets = np.zeros(len(column) + 1, dtype=np.int64)
         np.cumsum(present, out=offsets[1:])
-        values = _convert(column.filter(pa.array(present)), column_type)
+        values = _convert(column.filter(pa.array(present)), column_type, name)
         result[name] = pa.LargeListArray.from_arrays(pa.array(offsets), values)
     return result
 

@@ -19,6 +19,7 @@ The format ``tke init`` writes and a user can write by hand::
     preprocessing_fn = "preprocessing.preprocessing_fn"  # a module of this folder, or any dotted path
     model_builder = "model.build"
     class_labels = ["no", "yes"]
+    missing_tokens = ["NA"]             # number cells that mean "missing" (blank ones always do)
     train_steps = 500
     eval_steps = 20
     [gate]
@@ -51,7 +52,7 @@ _GATE_KEYS = ('metric', 'higher_is_better', 'bound', 'change_tolerance')
 _KEYS = {'name', 'description', 'task', 'label_key', 'transformed_label_key', 'preprocessing_fn', 'model_builder',
          'gate', 'prediction_key', 'class_labels', 'train_steps', 'train_epochs', 'eval_steps', 'hparams',
          'slice_features', 'weight_labels', 'data_format', 'canned_estimator', 'split_buckets', 'schema', 'data',
-         'transform'}
+         'transform', 'missing_tokens'}
 
 
 def _read_toml(path: Path) -> Dict[str, Any]:
@@ -123,7 +124,7 @@ def load_recipe_folder(folder: Path) -> Recipe:
             if paths[key] != spec[key]:
                 package = paths[key].split('.')[0]
     fields = {k: v for k, v in spec.items() if k not in ('gate', 'schema', 'data', 'transform', *_PATH_KEYS)}
-    for key in ('class_labels', 'slice_features', 'split_buckets'):
+    for key in ('class_labels', 'slice_features', 'split_buckets', 'missing_tokens'):
         if key in fields:
             fields[key] = tuple(fields[key])
     try:

@@ -99,6 +99,9 @@ class Recipe:
     # Settings for the preprocessing_fn: Transform passes them as its ``custom_config``
     # argument, to a preprocessing_fn(inputs, custom_config) (the generic recipe's roles).
     transform_config: Dict[str, Any] = field(default_factory=dict)
+    # Cells of a number column that mean "missing" (as R writes NA, pandas NaN): ExampleGen
+    # writes them, and blank cells, as missing values, so the column stays numbers.
+    missing_tokens: Tuple[str, ...] = ()
     # The recipe's own folder: schema_file and data_subdir resolve against it. None: the
     # folder of the module that defines the recipe (set by load_recipe).
     root: Optional[Path] = None
@@ -120,6 +123,10 @@ class Recipe:
             raise ValueError(f'recipe {self.name!r}: data_format {self.data_format!r} is not one of {DATA_FORMATS}')
         if self.root is not None:
             object.__setattr__(self, 'root', Path(self.root))
+        object.__setattr__(self, 'missing_tokens', tuple(str(t) for t in self.missing_tokens))
+        if any(not t.strip() or t != t.strip() for t in self.missing_tokens):
+            raise ValueError(f'recipe {self.name!r}: missing_tokens {list(self.missing_tokens)} must be non-blank '
+                             'and unpadded (cells are compared after stripping their padding)')
 
     def _root(self) -> Path:
         if self.root is None:

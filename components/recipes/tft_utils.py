@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Tuple
+
 import tensorflow as tf
+import tensorflow_transform as tft
 
 
 def to_dense_scalar(x: tf.Tensor | tf.SparseTensor, default: float | int | str | None = None) -> tf.Tensor:
@@ -36,3 +39,25 @@ def counted_per_batch(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
     Beam no longer counts one by one.
     """
     return tf.ones_like(x.values if isinstance(x, tf.SparseTensor) else x, dtype=tf.float32)
+
+
+def values_and_presence(x: tf.Tensor | tf.SparseTensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """A raw scalar feature (dense ``[batch, 1]`` or sparse ``[batch, <=1]``) as ``[batch]``
+    values and a ``[batch]`` mask of the rows that have one (a missing value: 0 or '')."""
+    if isinstance(x, tf.SparseTensor):
+        shape = [x.dense_shape[0], 1]
+        present = tf.sparse.to_dense(tf.SparseTensor(x.indices, tf.ones_like(x.values, tf.bool), shape), False)
+        default = '' if x.dtype == tf.string else tf.zeros([], x.dtype)
+        values = tf.sparse.to_dense(tf.SparseTensor(x.indices, x.values, shape), default_value=default)
+        return tf.squeeze(values, axis=1), tf.squeeze(present, axis=1)
+    values = tf.reshape(x, [-1])
+    return values, tf.ones_like(values, tf.bool)
+
+
+def filled_with_mean(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+    """A numeric raw feature as ``[batch]`` float32, a missing value replaced by the mean of the
+    training values (an analyzer: the constant is in the transform graph, so a served row
+    without the feature gets what a training row without it got)."""
+    values, present = values_and_presence(x)
+    values = tf.cast(values, tf.float32)
+    return tf.where(present, values, tft.mean(tf.boolean_mask(values, present)))

@@ -27,6 +27,8 @@ ASSETS_EXTRA_DIR = 'assets.extra'
 RAW_SCHEMA_FILE = 'schema.pbtxt'
 MODEL_DESCRIPTION_FILE = 'tke_model.json'
 MODEL_DESCRIPTION_VERSION = 1
+# The tf.train.Feature list that carries each raw dtype.
+_LIST_KINDS = {tf.int64: 'int64_list', tf.float32: 'float_list', tf.string: 'bytes_list'}
 FeatureSpec = Dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
 
 
@@ -37,11 +39,50 @@ def serving_feature_spec(tf_transform_output: tft.TFTransformOutput, label_key: 
     return spec
 
 
+def parse_requests(serialized: tf.Tensor, raw_feature_spec: FeatureSpec) -> Dict[str, tf.Tensor]:
+    """``tf.io.parse_example``, except that a row without a required feature is refused by name.
+
+    Optional features (no ``shape`` in the schema: ``VarLenFeature``) may be missing from any
+    row; the transform graph fills them as it filled them in training. A fixed-length feature
+    without a default (the schema's ``shape``: a strict recipe) is parsed as a list, and a
+    batch where a row lacks it, or has the wrong number of values, fails with an error that
+    names the feature and the rows (TensorFlow's own parse error names neither the rule nor
+    the row), before it is made dense as ``parse_example`` would have.
+    """
+    lenient = {key: tf.io.VarLenFeature(spec.dtype) if _strict(spec) else spec
+               for key, spec in raw_feature_spec.items()}
+    parsed = tf.io.parse_example(serialized, lenient)
+    batch = tf.shape(serialized, out_type=tf.int64)[0]
+    for key, spec in raw_feature_spec.items():
+        if not _strict(spec):
+            continue
+        values = parsed[key]
+        size = 1
+        for dim in spec.shape:
+            size *= int(dim)
+        counts = tf.math.unsorted_segment_sum(tf.ones_like(values.indices[:, 0]), values.indices[:, 0], batch)
+        bad_rows = tf.reshape(tf.where(tf.not_equal(counts, size)), [-1])
+        check = tf.debugging.Assert(
+            tf.equal(tf.size(bad_rows), 0),
+            [tf.strings.format(f'the model requires feature {key!r} ({spec.dtype.name}, {size} value(s)) in every '
+                               'row; these rows (counting from 0) lack it or have another count: {}',
+                               bad_rows, summarize=20)], name=f'require_{key}')
+        with tf.control_dependencies([check]):
+            dense = tf.sparse.to_dense(values)
+        parsed[key] = tf.reshape(dense, tf.concat([[-1], tf.constant(list(spec.shape), tf.int64)], 0)
+                                 if spec.shape else [-1])
+    return parsed
+
+
+def _strict(spec: tf.io.FixedLenFeature | tf.io.VarLenFeature) -> bool:
+    return isinstance(spec, tf.io.FixedLenFeature) and spec.default_value is None
+
+
 def serving_receiver_fn(tf_transform_output: tft.TFTransformOutput,
                         raw_feature_spec: FeatureSpec) -> Callable[[], tf.estimator.export.ServingInputReceiver]:
     def receiver_fn() -> tf.estimator.export.ServingInputReceiver:
         serialized = tf.compat.v1.placeholder(dtype=tf.string, shape=[None], name='input_example_tensor')
-        raw = tf.io.parse_example(serialized, raw_feature_spec)
+        raw = parse_requests(serialized, raw_feature_spec)
         transformed = tf_transform_output.transform_raw_features(raw, drop_unused_features=True)
         return tf.estimator.export.ServingInputReceiver(transformed, {EXAMPLES_KEY: serialized})
 
@@ -113,8 +154,13 @@ def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput
     """
     from google.protobuf import text_format
 
+    spec = serving_feature_spec(tf_transform_output, task.label_key)
     description = {
         'format_version': MODEL_DESCRIPTION_VERSION,
+        # The serving contract: each raw feature a request's tf.Examples may carry, its value
+        # type (int64_list, float_list, bytes_list) and whether a row must have it.
+        'features': {key: {'type': _LIST_KINDS[spec[key].dtype], 'required': _strict(spec[key])}
+                     for key in sorted(spec)},
         'task': task.task,
         'label_key': task.label_key,
         'class_labels': list(task.class_labels),

@@ -17,7 +17,7 @@ from components.recipes import get_recipe
 from pipelines.data import load_schema
 from pipelines.report import latest_run
 from tests.conftest import csv_rows, run_tke
-from tests.serving import examples_from_rows
+from tests.serving import examples_from_rows, with_blanks
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +85,7 @@ def test_taxi_serves_unseen_categories_and_missing_optional_features(concurrent,
     rows[1]['company'] = 'A Brand New Cab Co'  # never seen in training
     for key in ('pickup_latitude', 'dropoff_census_tract', 'trip_miles'):
         rows[2][key] = ''                      # optional features left out
+    rows[3] = with_blanks([rows[3]], keep=[recipe.label_key], share=0.1)[0]
     serialized = tf.constant(examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key]))
     probabilities = model.signatures['serving_default'](examples=serialized)['prediction'].numpy()
     assert probabilities.shape == (4, 1)
@@ -102,6 +103,12 @@ def test_malformed_requests_get_clear_errors(concurrent, housing_csv):
     with pytest.raises(tf.errors.InvalidArgumentError, match='Could not parse example input'):
         predict(examples=tf.constant([b'this is not a serialized tf.Example']))
     row = csv_rows(housing_csv, 1)
-    serialized = examples_from_rows(row, load_schema(recipe.schema_path), drop=[recipe.label_key, 'crim'])
+    example = tf.train.Example.FromString(
+        examples_from_rows(row, load_schema(recipe.schema_path), drop=[recipe.label_key])[0])
+    example.features.feature['crim'].ClearField('float_list')
+    example.features.feature['crim'].int64_list.value.append(1)  # an int where the contract says float
     with pytest.raises(tf.errors.InvalidArgumentError, match='crim'):
-        predict(examples=tf.constant(serialized))
+        predict(examples=tf.constant([example.SerializeToString()]))
+    # A row without crim is no malformed request: it is answered (crim filled as in training).
+    serialized = examples_from_rows(row, load_schema(recipe.schema_path), drop=[recipe.label_key, 'crim'])
+    assert np.isfinite(predict(examples=tf.constant(serialized))[recipe.prediction_key].numpy()).all()

@@ -10,7 +10,7 @@ from components.recipes import get_recipe
 from pipelines.data import load_schema
 from pipelines.report import latest_run
 from tests.conftest import csv_rows, run_tke
-from tests.serving import examples_from_rows
+from tests.serving import examples_from_rows, with_blanks
 
 pytestmark = pytest.mark.e2e
 
@@ -48,3 +48,13 @@ def test_pushed_model_serves_raw_pixels_from_both_signatures(digits_pushed_model
     assert classes.shape == (N_EXAMPLES, 10)
     assert all(list(row) == [str(i).encode() for i in range(10)] for row in classes)
     np.testing.assert_allclose(classify['scores'].numpy(), probabilities, rtol=1e-5)
+
+
+def test_pushed_model_answers_a_batch_with_a_tenth_of_its_pixels_left_out(digits_pushed_model, digits_csv):
+    recipe = get_recipe('digits')
+    model = tf.saved_model.load(digits_pushed_model.pushed_model)
+    rows = with_blanks(csv_rows(digits_csv, 20), keep=[recipe.label_key])
+    serialized = tf.constant(examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key]))
+    probabilities = model.signatures['serving_default'](examples=serialized)[recipe.prediction_key].numpy()
+    assert probabilities.shape == (20, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

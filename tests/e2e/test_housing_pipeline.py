@@ -14,7 +14,7 @@ from components.recipes import get_recipe
 from pipelines.data import load_schema
 from pipelines.report import all_runs, latest_run
 from tests.conftest import csv_rows
-from tests.serving import examples_from_rows
+from tests.serving import examples_from_rows, with_blanks
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +97,17 @@ def test_pushed_model_serves_raw_examples_from_both_signatures(housing_run, hous
     np.testing.assert_allclose(regress['outputs'].numpy(), values, rtol=1e-5)
     # A trained model, not a constant: predictions differ across houses.
     assert values.std() > 0.5
+
+
+def test_pushed_model_answers_a_batch_with_a_tenth_of_its_cells_left_out(housing_run, housing_csv):
+    """One call, every row answered: a missing feature is filled as training filled it."""
+    recipe = get_recipe('housing')
+    (pushed,) = list((housing_run.run_dir / 'serving').iterdir())
+    model = tf.saved_model.load(str(pushed))
+    rows = with_blanks(csv_rows(housing_csv, 40), keep=[recipe.label_key])
+    serialized = tf.constant(examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key]))
+    values = model.signatures['serving_default'](examples=serialized)[recipe.prediction_key].numpy()
+    assert values.shape == (40, 1) and np.all(np.isfinite(values))
 
 
 def test_a_failed_run_keeps_pushed_models_and_the_store(housing_run):

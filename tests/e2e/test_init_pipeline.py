@@ -8,15 +8,18 @@ beside it; the pushed model answers raw CSV rows, missing cells and tokens inclu
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.recipes.generic.roles import MISSING_TOKENS
 from pipelines.data import load_schema
+from pipelines.predict import load_description
 from tests.conftest import run_tke
 from tests.init_tables import mixed_taxi_csv
-from tests.serving import examples_from_rows
+from tests.serving import examples_from_rows, with_blanks
 
 pytestmark = pytest.mark.e2e
 
@@ -58,9 +61,34 @@ def test_the_pushed_model_answers_raw_csv_rows(init_run):
     assert any(r['trip_miles'] == 'NA' for r in rows) and any(r['company'] == '' for r in rows)
     model = tf.saved_model.load(str(pushed))
     out = model.signatures['classification'](
-        inputs=tf.constant(examples_from_rows(rows, schema, drop=['payment_type'])))
+        inputs=tf.constant(examples_from_rows(rows, schema, drop=['payment_type'], missing_tokens=MISSING_TOKENS)))
     classes = out['classes'].numpy().astype(str)
     predicted = classes[np.arange(len(rows)), np.argmax(out['scores'].numpy(), axis=1)]
     accuracy = float(np.mean(predicted == np.array([r['payment_type'] for r in rows])))
     majority = max(np.mean(np.array([r['payment_type'] for r in rows]) == c) for c in set(classes[0]))
     assert accuracy > majority, (accuracy, majority)
+
+
+def test_the_contract_is_typed_numbers_whatever_the_csv_spelled_missing(init_run):
+    """trip_miles and fare hold 'NA' / 'N/A' in the CSV: the model still takes them as floats, as
+    assets.extra says; float-typed client rows with a tenth of their cells left out, a row with
+    no feature at all and one with an unseen category are answered in one call."""
+    work, _, _ = init_run
+    (pushed,) = list((work / 'runs' / 'trips' / 'serving').iterdir())
+    contract = load_description(pushed)
+    spec = json.loads((pushed / 'assets.extra' / 'tke_model.json').read_text())['features']
+    assert spec['trip_miles'] == {'type': 'float_list', 'required': False}
+    assert spec['fare']['type'] == 'float_list' and spec['company']['type'] == 'bytes_list'
+    assert 'payment_type' not in spec and not any(f['required'] for f in spec.values())
+    with (work / 'trips.csv').open(newline='') as f:
+        rows = list(csv.DictReader(f))[:100]
+    rows = with_blanks(rows, keep=['payment_type'])
+    rows[7]['company'] = 'A Cab Company Nobody Has Seen'
+    serialized = examples_from_rows(rows, contract.schema, drop=['payment_type'], missing_tokens=MISSING_TOKENS)
+    example = tf.train.Example.FromString(serialized[0])
+    assert example.features.feature['fare'].WhichOneof('kind') == 'float_list'
+    serialized.append(tf.train.Example().SerializeToString())  # lacks every feature
+    model = tf.saved_model.load(str(pushed))
+    scores = model.signatures['classification'](inputs=tf.constant(serialized))['scores'].numpy()
+    assert scores.shape == (101, len(contract.class_labels)) and np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)

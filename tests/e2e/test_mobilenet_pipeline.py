@@ -73,6 +73,21 @@ def test_served_model_answers_png_examples_on_both_signatures(served, mobilenet_
     np.testing.assert_allclose(classify['scores'].numpy(), probabilities, rtol=1e-5)
 
 
+def test_served_model_answers_a_batch_where_a_tenth_of_the_rows_have_no_image(served, mobilenet_tfrecord):
+    """The image is the one feature: a row without it is answered (a blank image), the others as before."""
+    records = tfrecord_examples(mobilenet_tfrecord, 20)
+    examples = _client_examples(records)
+    blank = {3, 11}
+    with_gaps = [tf.train.Example().SerializeToString() if i in blank else e for i, e in enumerate(examples)]
+    signature = served.signatures['serving_default']
+    probabilities = signature(examples=tf.constant(with_gaps))['prediction'].numpy()
+    assert probabilities.shape == (20, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    full = signature(examples=tf.constant(examples))['prediction'].numpy()
+    rest = [i for i in range(20) if i not in blank]
+    np.testing.assert_allclose(probabilities[rest], full[rest], rtol=1e-4, atol=1e-6)
+
+
 def test_served_model_takes_a_gray_png_of_another_size(served, digits_csv):
     """A client's 8x8 one-channel PNG of a digit: resized and made RGB inside the served graph."""
     model = served

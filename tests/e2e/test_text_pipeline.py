@@ -21,7 +21,7 @@ from components.recipes.text import features as F
 from pipelines.data import load_schema
 from pipelines.report import latest_run
 from tests.conftest import csv_rows, run_tke
-from tests.serving import examples_from_rows
+from tests.serving import examples_from_rows, with_blanks
 
 pytestmark = pytest.mark.e2e
 
@@ -90,6 +90,17 @@ def test_serves_a_raw_description_with_20_probabilities_on_both_signatures(serve
     assert classes.shape == (N_EXAMPLES, 20)
     assert all([c.decode() for c in row] == list(F.CLASS_LABELS) for row in classes)
     np.testing.assert_allclose(classify['scores'].numpy(), probabilities, rtol=1e-5)
+
+
+def test_answers_a_batch_with_a_tenth_of_its_cells_left_out(served, text_csv):
+    """Rows without a description (or a package) are answered: an empty text, no words."""
+    recipe = get_recipe('text')
+    rows = with_blanks(csv_rows(text_csv, 20), keep=[F.LABEL_KEY])
+    assert any(r[F.DESCRIPTION_KEY] == '' for r in rows)
+    probabilities = served.signatures['serving_default'](examples=_serialized(rows, drop=[F.LABEL_KEY]))[
+        recipe.prediction_key].numpy()
+    assert probabilities.shape == (20, 20)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_the_package_name_does_not_change_the_answer(served, text_csv):

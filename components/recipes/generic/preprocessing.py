@@ -3,8 +3,8 @@
 Numbers: missing cells (absent, or a missing token in a numbers-as-text column) are filled
 with the training mean and flagged by a 0/1 ``<name>_missing_xf`` input; skewed positive
 columns go through log1p; then z-scored; optionally also quantile buckets for the wide
-part. Categoricals: a vocabulary of the training values with OOV buckets (missing is a
-value of its own). Crosses (none unless the recipe names some): the members' values
+part. Categoricals: a vocabulary of the training values, unpadded, with OOV buckets (missing
+is a value of its own). Crosses (none unless the recipe names some): the members' values
 (a number by its quantile bucket among the present values) joined into one string,
 through a vocabulary the same way.
 The label follows the task spec: a float for regression, the class's index in
@@ -20,7 +20,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.recipes.generic.roles import BUCKET_SUFFIX, MISSING_SUFFIX, TASK_KEY, Roles, cross_name, transformed
-from components.recipes.tft_utils import counted_per_batch
+from components.recipes.tft_utils import counted_per_batch, values_and_presence
 from components.trainer.task import REGRESSION, TaskSpec
 
 MISSING_CATEGORY = '__missing__'
@@ -29,20 +29,8 @@ MISSING_CATEGORY = '__missing__'
 _CROSS_JOIN = '\x1f'
 
 
-def _present_values(x) -> Tuple[tf.Tensor, tf.Tensor]:
-    """A raw column (dense [batch, 1] or sparse [batch, <=1]) as [batch] values and a [batch] present mask."""
-    if isinstance(x, tf.SparseTensor):
-        shape = [x.dense_shape[0], 1]
-        present = tf.sparse.to_dense(tf.SparseTensor(x.indices, tf.ones_like(x.values, tf.bool), shape), False)
-        default = '' if x.dtype == tf.string else tf.zeros([], x.dtype)
-        values = tf.sparse.to_dense(tf.SparseTensor(x.indices, x.values, shape), default_value=default)
-        return tf.squeeze(values, axis=1), tf.squeeze(present, axis=1)
-    values = tf.reshape(x, [-1])
-    return values, tf.ones_like(values, tf.bool)
-
-
 def _number(x, as_text: bool, tokens: Tuple[str, ...]) -> Tuple[tf.Tensor, tf.Tensor]:
-    values, present = _present_values(x)
+    values, present = values_and_presence(x)
     if as_text:
         text = tf.strings.strip(values)
         missing = tf.reduce_any(tf.equal(text[:, None], tf.constant(('',) + tuple(tokens))[None, :]), axis=1)
@@ -57,15 +45,17 @@ def _number(x, as_text: bool, tokens: Tuple[str, ...]) -> Tuple[tf.Tensor, tf.Te
 
 
 def _category(x) -> tf.Tensor:
-    values, present = _present_values(x)
-    text = values if values.dtype == tf.string else tf.strings.as_string(values)
-    return tf.where(present, text, MISSING_CATEGORY)
+    values, present = values_and_presence(x)
+    # Unpadded: 'male ' (as an R export pads a factor level) and 'male' are one category, in
+    # training and from a client alike; a blank cell is missing.
+    text = tf.strings.strip(values) if values.dtype == tf.string else tf.strings.as_string(values)
+    return tf.where(present & tf.not_equal(text, ''), text, MISSING_CATEGORY)
 
 
 def label_output(x, task: TaskSpec) -> tf.Tensor:
     """The transformed label: a float, or the index of the class in task.class_labels."""
     if task.task == REGRESSION:
-        values, _ = _present_values(x)
+        values, _ = values_and_presence(x)
         return tf.cast(values, tf.float32)
     if not task.class_labels:
         raise ValueError('the generic preprocessing_fn needs the class_labels of a classification task')

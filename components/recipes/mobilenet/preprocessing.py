@@ -27,9 +27,16 @@ def decode_image(encoded: tf.Tensor) -> tf.Tensor:
     return image / 127.5 - 1.0
 
 
+def decode_or_blank(encoded: tf.Tensor) -> tf.Tensor:
+    """``decode_image``, or a mid-gray image (0 everywhere) for a served row without an image."""
+    return tf.cond(tf.equal(tf.strings.length(encoded), 0),
+                   lambda: tf.zeros([F.IMAGE_SIZE, F.IMAGE_SIZE, F.CHANNELS], tf.float32),
+                   lambda: decode_image(encoded))
+
+
 def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     encoded = to_dense_scalar(inputs[F.IMAGE_KEY])
-    images = tf.map_fn(decode_image, encoded, fn_output_signature=tf.float32)
+    images = tf.map_fn(decode_or_blank, encoded, fn_output_signature=tf.float32)
     size = F.IMAGE_SIZE * F.IMAGE_SIZE * F.CHANNELS
     return {
         # [batch, 32 * 32 * 3], row-major (row, column, channel): the model's Reshape undoes it.

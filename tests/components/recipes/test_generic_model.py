@@ -34,7 +34,8 @@ def built(tmp_path_factory):
     config = {**recipe.transform_custom_config(), 'crosses': [list(CROSS)]}
     rows = csv_rows(csv_path, 300)
     tft_output = write_transform_output(functools.partial(preprocessing_fn, custom_config=config), rows,
-                                        load_schema(folder / 'schema.pbtxt'), str(work / 'transform'))
+                                        load_schema(folder / 'schema.pbtxt'), str(work / 'transform'),
+                                        recipe.missing_tokens)
     return recipe, Roles.from_config(config), tft_output
 
 

@@ -33,7 +33,7 @@ def generated(tmp_path_factory):
 def transformed_rows(generated):
     recipe, schema, rows = generated
     fn = functools.partial(preprocessing_fn, custom_config=recipe.transform_custom_config())
-    return analyze_and_transform(fn, rows, schema)
+    return analyze_and_transform(fn, rows, schema, recipe.missing_tokens)
 
 
 def test_matches_golden(transformed_rows):
@@ -92,7 +92,8 @@ def test_crosses_give_one_id_per_combination(generated, transformed_rows):
     assert roles.crosses == (), 'tke init names no cross'
     assert 'pickup_latitude' in roles.optional
     config['crosses'] = [['company', 'pickup_latitude']]
-    out = analyze_and_transform(functools.partial(preprocessing_fn, custom_config=config), rows, schema)
+    out = analyze_and_transform(functools.partial(preprocessing_fn, custom_config=config), rows, schema,
+                                recipe.missing_tokens)
     cross = transformed('company_x_pickup_latitude')
     # Each id is one (company, latitude bucket) pair: one company per id; along a company's
     # latitudes each id holds one unbroken range (a bucket), at most `buckets` of them; a

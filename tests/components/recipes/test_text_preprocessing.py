@@ -151,7 +151,8 @@ def test_the_bag_is_each_vocabulary_word_of_the_description_once(text_tft, text_
     assert any(w.startswith(F.SHORT_PREFIX) for w in vocabulary) and any(w != w.lower() for w in vocabulary)
     # Rows the vocabulary was not built from (text_tft analyzed the first 200): some words are new.
     rows = csv_rows(text_csv, 208)[200:]
-    raw = {'description': tf.constant([[r['description']] for r in rows]),
+    # description is optional in the schema (a served row may lack it): a sparse input.
+    raw = {'description': tf.sparse.from_dense(tf.constant([[r['description']] for r in rows])),
            'section': tf.constant([[r['section']] for r in rows])}
     ids = text_tft.transform_raw_features(raw)[F.TRANSFORMED_WORD_IDS_KEY]
     per_row = tf.RaggedTensor.from_sparse(ids).to_list()
