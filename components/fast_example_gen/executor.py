@@ -242,13 +242,13 @@ class _ConvertJob:
     column_names: List[str]
     column_types: Dict[str, reader.ColumnType]
     block_size: int
-    # CsvOptions' tokens where a schema typed the columns (blank number cells are then missing too).
-    missing_tokens: Optional[Sequence[str]]
     buckets: Optional[List[int]]
     partition_feature_name: Optional[str]
     split_uris: List[str]
     num_shards: List[int]
     slots: int
+    # CsvOptions' tokens where a schema typed the columns (blank cells are then missing too).
+    missing_tokens: Optional[Sequence[str]] = None
 
 
 def _convert_files(job: _ConvertJob, slot: int, files: Iterable[str]) -> List[int]:

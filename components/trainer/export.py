@@ -154,7 +154,11 @@ def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput
     """
     from google.protobuf import text_format
 
-    spec = serving_feature_spec(tf_transform_output, task.label_key)
+    from tensorflow_transform.tf_metadata import schema_utils
+
+    raw_schema = tf_transform_output.raw_metadata.schema
+    spec = {key: value for key, value in schema_utils.schema_as_feature_spec(raw_schema).feature_spec.items()
+            if key != task.label_key}
     description = {
         'format_version': MODEL_DESCRIPTION_VERSION,
         # The serving contract: each raw feature a request's tf.Examples may carry, its value
@@ -170,7 +174,7 @@ def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput
         'raw_schema': RAW_SCHEMA_FILE,
     }
     return {
-        RAW_SCHEMA_FILE: text_format.MessageToString(tf_transform_output.raw_metadata.schema),
+        RAW_SCHEMA_FILE: text_format.MessageToString(raw_schema),
         MODEL_DESCRIPTION_FILE: json.dumps(description, indent=1, sort_keys=True) + '\n',
     }
 

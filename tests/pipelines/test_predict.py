@@ -147,7 +147,8 @@ def test_run_dir_without_a_complete_model_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(('text', 'message'), [
     ('x,n\n1.5,2\nabc,2\n', r"rows\.csv, row 3, column 'x': 'abc' is not a number"),
     ('x,n\n1.5,2.5\n', r"rows\.csv, row 2, column 'n': '2\.5' is not an integer"),
-    ('x,n\nnan,1\n', r"row 2, column 'x': 'nan' is not a finite number"),
+    ('x,n\ninf,1\n', r"row 2, column 'x': 'inf' is not a finite number"),
+    ('x,n\nNA,1\n', r"row 2, column 'x': empty, but the schema requires a value"),
     ('x,n\n1,1\n ,1\n', r"row 3, column 'x': empty, but the schema requires a value"),
     ('x,n\n1,1\n1\n', r'rows\.csv, row 3: 1 fields, the header has 2'),
     ('n,s\n1,a\n', r"rows\.csv: header lacks the required column\(s\) \['x'\]"),
@@ -183,6 +184,18 @@ def test_examples_are_typed_by_the_schema_without_label_unknown_or_empty_cells()
     assert list(features['n'].int64_list.value) == [7]
     assert list(features['s'].bytes_list.value) == [b'a b']
     assert sorted(second.features.feature) == ['x']
+
+
+def test_missing_cells_are_counted_and_left_out_of_the_examples():
+    """Tokens in a number column are missing values (the served model fills them); in a text column
+    a value. x is strict (a shape in the schema): it must be there; n and s may be missing."""
+    rules = _rules()
+    assert rules['x'] == (schema_pb2.FLOAT, True) and rules['n'] == (schema_pb2.INT, False)
+    rows = _csv('x,n,s\n1.5,NA,NA\n2, ,a\n3,4,b\n2.5,?,\n')
+    assert predict.check_rows(rows, rules) == 3
+    examples = [tf.train.Example.FromString(e) for e in predict.to_examples(rows, SCHEMA, rules)]
+    assert [sorted(e.features.feature) for e in examples] == [['s', 'x'], ['s', 'x'], ['n', 's', 'x'], ['x']]
+    assert list(examples[0].features.feature['s'].bytes_list.value) == [b'NA']
 
 
 def test_json_lines_give_the_same_examples_as_csv():

@@ -18,7 +18,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.recipes.tft_utils import counted_per_batch, to_dense_scalar
+from components.recipes.tft_utils import counted_per_batch, filled_with_mean, to_dense_scalar, values_and_presence
 
 SPEC = {'token': tf.io.FixedLenFeature([], tf.string)}
 
@@ -100,3 +100,20 @@ def test_to_dense_scalar_fills_missing_values():
     text = tf.SparseTensor(indices=[[1, 0]], values=tf.constant(['b']), dense_shape=[2, 1])
     assert to_dense_scalar(text).numpy().tolist() == [b'', b'b']
     assert to_dense_scalar(tf.constant([[1.5], [2.5]])).numpy().tolist() == [1.5, 2.5]
+
+
+def test_a_missing_number_is_filled_with_the_training_mean():
+    """Sparse input as the optional schema features give it: the fill is the mean of the values
+    present, and the mask says which rows had one."""
+    def preprocessing_fn(inputs):
+        _, present = values_and_presence(inputs['v'])
+        return {'filled': filled_with_mean(inputs['v']), 'present': tf.cast(present, tf.int64)}
+
+    values = [[2.0], [], [4.0], [9.0], []]
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(
+        {'v': tf.io.VarLenFeature(tf.float32)}))
+    with tempfile.TemporaryDirectory() as tmp, tft_beam.Context(temp_dir=tmp):
+        (rows, _), _ = ([{'v': v} for v in values], metadata) | tft_beam.AnalyzeAndTransformDataset(
+            preprocessing_fn, output_record_batches=False)
+    assert [r['present'] for r in rows] == [1, 0, 1, 1, 0]
+    np.testing.assert_allclose([r['filled'] for r in rows], [2.0, 5.0, 4.0, 9.0, 5.0])
