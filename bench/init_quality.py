@@ -11,11 +11,15 @@ hand-written recipe runs too (its own split of its own CSV, 2:1 as well).
 
     make bench-init      # installs scikit-learn (bench only) and runs this
 
+Two groups of tables (``--group``): ``tuned``, the six the defaults were chosen on, and
+``validation``, six real tables (R exports with ``NA`` tokens, mixed types, a label with
+gaps; ``data/validation/``) kept only for judging: tune on the first, report the second.
+
 Each generated recipe runs ``--repeats`` times (default 3): training is not deterministic,
 and on these small eval splits one row moves a figure by 1-1.5%, so ours is the mean.
-Prints one table; --json FILE writes the figures. Goal (a benchmark figure, not a test):
-ours within 1% of the better scikit-learn model on every table; on housing and taxi,
-within 3% of the hand-written recipes.
+Prints one table; --json FILE writes the figures. Goals (benchmark figures, not tests):
+ours within 1% of the better scikit-learn model on every tuned table, within 3% on every
+validation table; on housing and taxi, within 3% of the hand-written recipes.
 """
 
 from __future__ import annotations
@@ -36,12 +40,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
+GROUPS = ('tuned', 'validation')
+# ours / best (> 1: ours is better) at least this, per group.
+GOALS = {'tuned': 0.99, 'validation': 0.97}
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
     csv: Path
     label: str
     hand_recipe: Optional[str] = None
+    group: str = 'tuned'
 
 
 def _taxi_table(work: Path) -> Path:
@@ -75,6 +85,9 @@ def tables(work: Path) -> List[Table]:
         Table('cars', REPO / 'data' / 'cars' / 'cars.csv', 'Miles_per_Gallon'),
         Table('breast_cancer', REPO / 'data' / 'breast_cancer' / 'breast_cancer.csv', 'diagnosis'),
         Table('wine', REPO / 'examples' / 'data' / 'wine' / 'wine.csv', 'cultivar'),
+        *(Table(name, REPO / 'data' / 'validation' / f'{name}.csv', label, group='validation') for name, label in (
+            ('titanicsurvival', 'survived'), ('creditcard', 'card'), ('hpc_data', 'class'),
+            ('concrete', 'compressive_strength'), ('cps1985', 'wage'), ('hitters', 'Salary'))),
     ]
 
 
@@ -195,11 +208,13 @@ def bench_table(table: Table, work: Path, repeats: int = 1) -> Dict[str, object]
     sk = sklearn_scores(work / f'run_{table.name}', recipe)
     higher = recipe.gate.higher_is_better
     best = max(sk.values()) if higher else min(sk.values())
-    result = {'table': table.name, 'task': recipe.task, 'metric': recipe.gate.metric, 'higher_is_better': higher,
+    result = {'table': table.name, 'group': table.group, 'task': recipe.task, 'metric': recipe.gate.metric,
+              'higher_is_better': higher,
               'ours': ours, 'ours_runs': runs, 'sklearn_linear': sk['linear'], 'sklearn_hgb': sk['hgb'],
               'sklearn_best': best,
               # > 1: ours is better; the goal is >= 0.99.
-              'ours_vs_best': (ours / best) if higher else (best / ours), 'seconds': round(seconds, 1),
+              'ours_vs_best': (ours / best) if higher else (best / ours), 'goal': GOALS[table.group],
+              'seconds': round(seconds, 1),
               'train_steps': recipe.train_steps}
     if table.hand_recipe:
         hand_dir = work / f'run_{table.name}_hand'
@@ -212,21 +227,25 @@ def bench_table(table: Table, work: Path, repeats: int = 1) -> Dict[str, object]
 
 
 def _print(results: List[Dict[str, object]]) -> None:
-    print(f'\n{"table":<14} {"task":<26} {"metric":<8} {"ours":>8} {"range":>15} {"linear":>8} {"hgb":>8} '
-          f'{"ours/best":>10} {"hand":>8} {"ours/hand":>10} {"seconds":>8}')
+    print(f'\n{"table":<16} {"group":<11} {"task":<26} {"metric":<8} {"ours":>8} {"range":>15} {"linear":>8} '
+          f'{"hgb":>8} {"ours/best":>10} {"hand":>8} {"ours/hand":>10} {"seconds":>8}')
     for r in results:
         hand = f'{r["hand_written"]:>8.4f} {r["ours_vs_hand"]:>10.3f}' if 'hand_written' in r else f'{"":>8} {"":>10}'
         spread = f'{min(r["ours_runs"]):.4f}-{max(r["ours_runs"]):.4f}'
-        print(f'{r["table"]:<14} {r["task"]:<26} {r["metric"]:<8} {r["ours"]:>8.4f} {spread:>15} '
+        print(f'{r["table"]:<16} {r["group"]:<11} {r["task"]:<26} {r["metric"]:<8} {r["ours"]:>8.4f} {spread:>15} '
               f'{r["sklearn_linear"]:>8.4f} {r["sklearn_hgb"]:>8.4f} {r["ours_vs_best"]:>10.3f} {hand} '
               f'{r["seconds"]:>8.0f}')
     print('ours: the mean of the runs (range: lowest-highest); ours/best and ours/hand: > 1 is better than the other '
-          '(for RMSE: theirs / ours); goals >= 0.99 and >= 0.97')
+          f'(for RMSE: theirs / ours); goals: ours/best >= {GOALS["tuned"]} (tuned), >= {GOALS["validation"]} '
+          '(validation); ours/hand >= 0.97')
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--tables', nargs='*', help='a subset by name (default: all)')
+    parser.add_argument('--tables', nargs='*', help='a subset by name (default: all of --group)')
+    parser.add_argument('--group', choices=(*GROUPS, 'all'), default='all',
+                        help='tuned: the tables the defaults were chosen on; validation: the tables kept for judging '
+                             '(default: all)')
     parser.add_argument('--json', metavar='FILE', help='also write the figures here')
     parser.add_argument('--work', metavar='DIR', help='keep the runs here (default: a temporary folder)')
     parser.add_argument('--repeats', type=int, default=3, metavar='N',
@@ -242,7 +261,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     work = Path(args.work or tempfile.mkdtemp(prefix='tke-init-bench-'))
     work.mkdir(parents=True, exist_ok=True)
-    chosen = [t for t in tables(work) if not args.tables or t.name in args.tables]
+    chosen = [t for t in tables(work) if (not args.tables or t.name in args.tables)
+              and args.group in ('all', t.group)]
     results = []
     for table in chosen:
         print(f'{table.name}: tke init + tke run ...', flush=True)

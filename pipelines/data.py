@@ -241,8 +241,14 @@ def validate_tfrecord_dir(data_dir: str | Path, recipe: Recipe, schema: schema_p
         size = 1
         for dim in feature.shape.dim:
             size *= dim.size
-        rules.append((feature.name, _KINDS[feature.type], feature.presence.min_fraction >= 1.0,
-                      size if feature.HasField('shape') else None))
+        if feature.HasField('shape'):
+            counts = (size, size, f'shape holds {size}')
+        elif feature.HasField('value_count') and feature.value_count.max:
+            low, high = feature.value_count.min, feature.value_count.max
+            counts = (low, high, f'value count is {low}' + (f' to {high}' if high != low else ''))
+        else:
+            counts = None
+        rules.append((feature.name, _KINDS[feature.type], feature.presence.min_fraction >= 1.0, counts))
     total = 0
     for path in files:
         for index, record in enumerate(_tfrecords(path)):
@@ -252,7 +258,7 @@ def validate_tfrecord_dir(data_dir: str | Path, recipe: Recipe, schema: schema_p
             except DecodeError as e:
                 raise DataError(f'{where}: not a tf.Example ({e})') from e
             features = example.features.feature
-            for name, kind, required, size in rules:
+            for name, kind, required, counts in rules:
                 if name not in features or features[name].WhichOneof('kind') is None:
                     if required:
                         raise DataError(f'{where}: feature {name!r} is missing, but the schema requires it')
@@ -261,8 +267,8 @@ def validate_tfrecord_dir(data_dir: str | Path, recipe: Recipe, schema: schema_p
                 if actual != kind:
                     raise DataError(f'{where}, feature {name!r}: a {actual}, the schema wants a {kind}')
                 count = len(getattr(features[name], kind).value)
-                if size is not None and count != size:
-                    raise DataError(f'{where}, feature {name!r}: {count} values, the schema\'s shape holds {size}')
+                if counts is not None and not counts[0] <= count <= counts[1]:
+                    raise DataError(f'{where}, feature {name!r}: {count} values, the schema\'s {counts[2]}')
             total += 1
     if total == 0:
         raise DataError(f'the TFRecord files in {data_dir} hold no records')

@@ -153,7 +153,6 @@ def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput
     Pushed models travel without the run that made them, so they carry both.
     """
     from google.protobuf import text_format
-
     from tensorflow_transform.tf_metadata import schema_utils
 
     raw_schema = tf_transform_output.raw_metadata.schema

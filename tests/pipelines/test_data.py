@@ -171,6 +171,8 @@ def _example(**features):
         feature = example.features.feature[name]
         if isinstance(value, bytes):
             feature.bytes_list.value.append(value)
+        elif isinstance(value, list) and value and isinstance(value[0], bytes):
+            feature.bytes_list.value.extend(value)
         elif isinstance(value, float):
             feature.float_list.value.append(value)
         else:
@@ -207,6 +209,8 @@ def test_bad_records_are_named_by_file_record_and_feature(tmp_path):
         (_example(image=b'png', label=3.0),
          r"record 2, feature 'label': a float_list, the schema wants a int64_list"),
         (_example(image=b'png', label=[3, 4]), r"record 2, feature 'label': 2 values, the schema's shape holds 1"),
+        (_example(image=[b'png', b'png'], label=3),
+         r"record 2, feature 'image': 2 values, the schema's value count is 1"),
     ]
     for bad, message in cases:
         _write_records(path, [good, good, bad, good])
