@@ -1,9 +1,12 @@
 """``tke init``: a CSV and a label column -> a recipe folder (recipe.toml, schema.pbtxt, data/).
 
-The schema starts as TFDV infers it from statistics of the data (what SchemaGen would
-write), then is curated: the label required, columns with empty cells optional, categorical
-columns with their domains (loose enough for a new batch of the same data), numbers with
-loose value ranges. Every column gets a role (numeric, categorical, or left out with the
+The schema starts as TFDV infers it from statistics of the examples the pipeline's
+ExampleGen will write from the data (what SchemaGen would write; the same reader, types and
+missing tokens, so the schema holds values exactly as the pipeline sees them), then is
+curated: the label required, every other column optional (a new batch may have gaps, a
+served row may lack it), categorical columns with their domains (loose enough for a new
+batch of the same data), numbers with loose value ranges. Rows without a label are left out
+of the recipe's copy of the data. Every column gets a role (numeric, categorical, or left out with the
 reason: identifier, constant, almost always empty, free text); the task and the classes come
 from the label. The recipe names the generic preprocessing_fn and model builder
 (``components/recipes/generic``), which any of its files can swap for your own.
@@ -349,12 +352,21 @@ def _round(value: float) -> float:
     return float(f'{value:.4g}')
 
 
+# (rows below, batch size, epochs): small tables get many passes, large ones few.
+STEP_BANDS = ((2_000, 32, 30), (50_000, 128, 10), (None, 256, 3))
+
+
 def steps_for(rows: int) -> Tuple[int, int, int]:
-    """(train steps, eval steps, batch size): about 30 epochs of small data, 10 of medium, 3 of large."""
-    batch = 32 if rows < 2_000 else 128 if rows < 50_000 else 256
+    """(train steps, eval steps, batch size): about 30 epochs of small data, 10 of medium, 3 of
+    large, and never fewer steps than the largest table of a smaller band gets (else 1,999
+    rows trained 1,250 steps and 2,000 rows 200, a tenth as many examples seen)."""
     train_rows, eval_rows = rows * 2 // 3, rows - rows * 2 // 3
-    epochs = 30 if rows < 2_000 else 10 if rows < 50_000 else 3
-    train = min(20_000, max(200, math.ceil(epochs * train_rows / batch)))
+    floor = 200
+    for limit, batch, epochs in STEP_BANDS:
+        if limit is None or rows < limit:
+            break
+        floor = max(floor, math.ceil(epochs * ((limit - 1) * 2 // 3) / batch))
+    train = min(20_000, max(floor, math.ceil(epochs * train_rows / batch)))
     return train, min(200, max(1, math.ceil(eval_rows / batch))), batch
 
 
@@ -549,9 +561,8 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
         '# Cells of a number column that mean "missing" (blank ones always do): ExampleGen writes them as',
         '# missing values, so the column stays numbers in the statistics and in the served model.',
         f'missing_tokens = {lst(MISSING_TOKENS)}',
-        f'# About {30 if inference.labeled_rows < 2000 else 10 if inference.labeled_rows < 50000 else 3} epochs of the '
-        'training '
-        f'split (batches of {inference.batch_size}).',
+        f'# About {inference.train_steps * inference.batch_size / max(1, inference.labeled_rows * 2 // 3):.0f} '
+        f'epochs of the training split (batches of {inference.batch_size}).',
         f'train_steps = {inference.train_steps}',
         f'eval_steps = {inference.eval_steps}',
         '',

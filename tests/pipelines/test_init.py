@@ -102,8 +102,13 @@ def test_gate_and_steps():
     assert init.gate_for('multiclass_classification', majority, ('a', 'b')).bound == 0.75
     assert init.gate_for('binary_classification', majority, ('a', 'b')).bound == 0.5
     assert init.steps_for(178) == (200, 2, 32)
-    train, _, batch = init.steps_for(15_000)
-    assert (train, batch) == (math.ceil(10 * 10_000 / 128), 128)
+    assert init.steps_for(1_500) == (math.ceil(30 * 1_000 / 32), 16, 32)
+    train, _, batch = init.steps_for(60_000)
+    assert (train, batch) == (math.ceil(3 * 40_000 / 256), 256) or train == init.steps_for(49_999)[0]
+    # Never fewer steps for more rows: across each band's edge too.
+    sizes = [30, 500, 1_999, 2_000, 2_001, 4_331, 15_000, 49_999, 50_000, 90_000, 2_000_000]
+    steps = [init.steps_for(n)[0] for n in sizes]
+    assert steps == sorted(steps) and init.steps_for(2_000)[0] == init.steps_for(1_999)[0]
 
 
 @pytest.fixture(scope='module')
