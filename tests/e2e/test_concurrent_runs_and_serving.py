@@ -85,7 +85,6 @@ def test_taxi_serves_unseen_categories_and_missing_optional_features(concurrent,
     rows[1]['company'] = 'A Brand New Cab Co'  # never seen in training
     for key in ('pickup_latitude', 'dropoff_census_tract', 'trip_miles'):
         rows[2][key] = ''                      # optional features left out
-    rows[3] = with_blanks([rows[3]], keep=[recipe.label_key], share=0.1)[0]
     serialized = tf.constant(examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key]))
     probabilities = model.signatures['serving_default'](examples=serialized)['prediction'].numpy()
     assert probabilities.shape == (4, 1)
@@ -93,6 +92,15 @@ def test_taxi_serves_unseen_categories_and_missing_optional_features(concurrent,
     classified = model.signatures['classification'](inputs=serialized)
     assert classified['classes'].numpy()[0].tolist() == [b'0', b'1']
     np.testing.assert_allclose(classified['scores'].numpy().sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_taxi_answers_a_batch_with_a_tenth_of_its_cells_left_out(concurrent, taxi_csv):
+    recipe = get_recipe('taxi')
+    rows = with_blanks(csv_rows(taxi_csv, 40), keep=[recipe.label_key])
+    serialized = tf.constant(examples_from_rows(rows, load_schema(recipe.schema_path), drop=[recipe.label_key]))
+    probabilities = _model(concurrent[0]['taxi'], 'taxi').signatures['serving_default'](
+        examples=serialized)['prediction'].numpy()
+    assert probabilities.shape == (40, 1) and np.all((probabilities >= 0) & (probabilities <= 1))
 
 
 def test_malformed_requests_get_clear_errors(concurrent, housing_csv):
