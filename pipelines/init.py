@@ -419,6 +419,12 @@ def infer(data: Path, label: str, task: Optional[str] = None) -> Inference:
                      eval_steps=eval_steps, batch_size=batch, unlabeled=unlabeled)
 
 
+# TFDV's inferred schema is a skeleton that curate() fills from the whole scan (types fixed
+# above, presence, shapes, domains, ranges): the first 16 blocks of 4 MB are enough for it,
+# and keep a large table's Arrow batches out of memory.
+SCHEMA_BLOCKS = 16
+
+
 def example_gen_types(inference: Inference) -> Dict[str, str]:
     """Each column's type as the schema will give it, and so ExampleGen (``CsvOptions``)."""
     return {name: {'int': 'INT', 'float': 'FLOAT'}.get(inference.columns[name].kind, 'STRING')
@@ -446,6 +452,10 @@ def tfdv_schema(files: Sequence[Path], column_types: Dict[str, str]):
         for block in reader.iter_blocks(str(path), header):
             columns = reader.feature_columns(block, types, options.missing_tokens)
             batches.append(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)))
+            if len(batches) >= SCHEMA_BLOCKS:
+                break
+        if len(batches) >= SCHEMA_BLOCKS:
+            break
     beam_options = PipelineOptions(['--direct_running_mode=in_memory', '--direct_num_workers=1'])
     with tempfile.TemporaryDirectory() as scratch:
         output = os.path.join(scratch, 'stats.pb')
