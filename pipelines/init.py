@@ -446,7 +446,8 @@ def tfdv_schema(files: Sequence[Path], column_types: Dict[str, str]):
 
     options = CsvOptions(column_types=tuple(column_types.items()), missing_tokens=MISSING_TOKENS)
     header = reader.check_same_header([str(f) for f in files])
-    types, _ = reader.infer_column_types([str(f) for f in files], header, fixed=options.types)
+    types, _ = reader.infer_column_types([str(f) for f in files], header, fixed=options.types,
+                                         missing_tokens=options.missing_tokens)
     batches = []
     for path in files:
         for block in reader.iter_blocks(str(path), header):

@@ -176,8 +176,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         # Started before pass 1, so that their imports overlap it and they share pass 2 from its start.
         with _Helpers(processes - 1) as helpers:
             column_names = reader.check_same_header(files)
-            column_types, num_rows = reader.infer_column_types(files, column_names, self.block_size,
-                                                               options.types if options else None)
+            column_types, num_rows = reader.infer_column_types(
+                files, column_names, self.block_size, options.types if options else None,
+                options.missing_tokens if options else ())
             if num_rows == 0:
                 raise ValueError(f'{os.path.join(input_base, pattern)}: the {len(files)} file(s) have a header but '
                                  f'no data row: {", ".join(files)}')

@@ -4,7 +4,9 @@ CsvExampleGen types each column by what the data holds, so a numeric column with
 ``NA`` (as R and pandas write a missing number) becomes a text column, and a column that
 is entirely empty in a new batch has no type at all: the served model's signature then
 depends on how this batch spelled its missing values. With these options the fast
-executor types every column the schema names by the schema, and turns blank cells (of
+executor types every column the schema names by the schema (unless a cell needs a higher
+type, a word in a number column: then the column is typed as CsvExampleGen would type it,
+and ExampleValidator reports it against the schema), and turns blank cells (of
 any column) and the missing tokens of a number column into missing values before any
 example is written, so TFDV's statistics, Transform and the serving signature all see numbers.
 

@@ -160,20 +160,29 @@ def _matches(values: pa.Array, pattern: str) -> np.ndarray:
     return np.asarray(pc.match_substring_regex(values, pattern=pattern))
 
 
-def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType],
-                fixed: Optional[Mapping[str, ColumnType]] = None) -> Dict[str, ColumnType]:
-    """``known`` raised by this block's cells (INT < FLOAT < STRING; UNKNOWN while all empty);
-    columns in ``fixed`` (typed by a schema) keep that type."""
+def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType], fixed: Optional[Mapping[str, ColumnType]] = None,
+                missing_tokens: Sequence[str] = ()) -> Dict[str, ColumnType]:
+    """``known`` raised by this block's cells (INT < FLOAT < STRING; UNKNOWN while all empty).
+
+    A column in ``fixed`` (typed by a schema) starts at that type, its blank cells and, if it
+    is a number column, its ``missing_tokens`` not counted: the schema's type unless a cell
+    needs a higher one (a word in a number column), which then types the column as
+    CsvExampleGen would, for ExampleValidator to report against the schema.
+    """
     result = dict(known)
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
-        if fixed and name in fixed:
-            result[name] = fixed[name]
-            continue
         current = result.get(name, ColumnType.UNKNOWN)
+        present = _present(column)
+        if fixed and name in fixed:
+            current = max(current, fixed[name])
+            numeric = fixed[name] in (ColumnType.INT, ColumnType.FLOAT)
+            present &= ~missing_cells(column, missing_tokens if numeric else ())
         if current == ColumnType.STRING:
+            result[name] = current
             continue  # the top of the order; nothing in this block can change it
-        values = column.filter(pa.array(_present(column)))
+        values = column.filter(pa.array(present))
         if len(values) == 0:
+            result[name] = current
             continue
         plain_int = _matches(values, _PLAIN_INT)
         plain_float = _matches(values, _PLAIN_FLOAT)
@@ -192,14 +201,15 @@ def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType],
 
 
 def infer_column_types(files: Sequence[str], column_names: List[str], block_size: int = DEFAULT_BLOCK_SIZE,
-                       fixed: Optional[Mapping[str, ColumnType]] = None) -> Tuple[Dict[str, ColumnType], int]:
-    """Pass 1: each column's type over all ``files`` (as CsvExampleGen infers it, or ``fixed``'s
-    type where it names the column), and the row count."""
+                       fixed: Optional[Mapping[str, ColumnType]] = None,
+                       missing_tokens: Sequence[str] = ()) -> Tuple[Dict[str, ColumnType], int]:
+    """Pass 1: each column's type over all ``files`` (as CsvExampleGen infers it; at least
+    ``fixed``'s type where it names the column, see ``block_types``), and the row count."""
     types: Dict[str, ColumnType] = {}
     rows = 0
     for path in files:
         for batch in iter_blocks(path, column_names, block_size):
-            types = block_types(batch, types, fixed)
+            types = block_types(batch, types, fixed, missing_tokens)
             rows += batch.num_rows
     return {name: types.get(name, (fixed or {}).get(name, ColumnType.UNKNOWN)) for name in column_names}, rows
 

@@ -329,3 +329,32 @@ def test_in_a_pipeline_records_span_version_fingerprint(tmp_path, taxi_csv):
     assert props['payload_format'].string_value == 'FORMAT_TF_EXAMPLE'
     assert json.loads(artifact.properties['split_names'].string_value) == ['train', 'eval']
     assert sum(len(records(os.path.join(artifact.uri, f'Split-{s}'))) for s, _ in SPLITS) == 300
+
+
+def test_schema_types_and_missing_tokens(tmp_path):
+    """With CsvOptions: the schema's types, blank cells and (in number columns) tokens missing; a
+    word in a number column types it as CsvExampleGen would, for ExampleValidator to report."""
+    from components.fast_example_gen.options import CsvOptions
+    from tests.data_checks import write_examples
+
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 't.csv').write_text('n,f,s,w,e\n1,2,NA, 3,\nNA,?,a,x,\n , 4.5,  ,4,\n7,N/A,b,5,\n')
+    options = CsvOptions(column_types=(('n', 'INT'), ('f', 'FLOAT'), ('s', 'STRING'), ('w', 'FLOAT'), ('e', 'FLOAT')),
+                         missing_tokens=('NA', 'N/A', '?'))
+    out = write_examples(data, tmp_path / 'out', options)
+    examples = [tf.train.Example.FromString(r) for split in ('train', 'eval')
+                for r in records(os.path.join(out, f'Split-{split}'))]
+    values = {}
+    for example in examples:
+        for key, feature in example.features.feature.items():
+            kind = feature.WhichOneof('kind')
+            values.setdefault(key, []).append((kind, list(getattr(feature, kind).value) if kind else []))
+    assert sorted(v for _, v in values['n'] if v) == [[1], [7]] and {k for k, _ in values['n']} == {'int64_list'}
+    assert sorted(v for _, v in values['f'] if v) == [[2.0], [4.5]] and {k for k, _ in values['f']} == {'float_list'}
+    # A text column keeps 'NA' as a value; a blank cell is missing there too.
+    assert sorted(v for _, v in values['s'] if v) == [[b'NA'], [b'a'], [b'b']]
+    # 'x' in a FLOAT column: the column is text, as CsvExampleGen types it (the validator's anomaly).
+    assert {k for k, _ in values['w']} == {'bytes_list'}
+    # A column with no value at all still has the schema's type.
+    assert {k for k, _ in values['e']} == {'float_list'} and all(v == [] for _, v in values['e'])
