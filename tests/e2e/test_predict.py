@@ -15,7 +15,7 @@ from components.recipes import get_recipe
 from pipelines.data import load_schema
 from pipelines.serving import newest_complete
 from tests.conftest import csv_rows, run_tke
-from tests.serving import examples_from_rows
+from tests.serving import examples_from_rows, with_blanks
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +107,27 @@ def test_a_bad_row_exits_2_naming_row_and_column_and_prints_nothing(housing_run,
     assert result.returncode == 2
     assert result.stdout == ''
     assert f"{bad}, row 5, column 'rm': 'six' is not a number" in result.stderr
+
+
+def test_rows_with_missing_cells_are_answered_and_counted(predicted, housing_run, shipped_rows, tmp_path):
+    """The served model's policy: blank cells, `NA` in a number column and a missing column are
+    filled as training did; one answer per row, the same as the served model's, and a count."""
+    rows = with_blanks(shipped_rows[:20], keep=['medv'], seed=3)
+    rows[2]['crim'] = 'NA'
+    columns = [c for c in rows[0] if c != 'dis']  # a column the model does not require, absent
+    path = tmp_path / 'gaps.csv'
+    with path.open('w', newline='') as f:
+        writer = csv.DictWriter(f, columns, extrasaction='ignore')
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run_tke('predict', '--run', str(housing_run.run_dir), '--csv', str(path))
+    assert result.returncode == 0, result.stderr
+    assert 'tke predict: 20 of 20 row(s) have missing cells; the model fills them as in training' in result.stderr
+    values = [float(row['prediction']) for row in csv.DictReader(io.StringIO(result.stdout))]
+    model = tf.saved_model.load(str(newest_complete(housing_run.run_dir / 'serving')))
+    served_rows = [{k: v for k, v in r.items() if k != 'dis'} for r in rows]
+    serialized = examples_from_rows(served_rows, load_schema(HOUSING.schema_path), drop=['medv'],
+                                    missing_tokens=['NA'])
+    served = model.signatures['regression'](inputs=tf.constant(serialized))['outputs'].numpy().reshape(-1)
+    assert len(values) == 20 and np.all(np.isfinite(values))
+    np.testing.assert_allclose(values, served, rtol=1e-5)
