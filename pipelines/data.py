@@ -76,6 +76,13 @@ def _check_value(value: str, feature_type: int) -> str | None:
     return None
 
 
+def is_missing(value: str, feature_type: int, missing_tokens: Sequence[str] = ()) -> bool:
+    """Whether a cell is a missing value as ExampleGen writes it (``CsvOptions``): blank, or one
+    of ``missing_tokens`` in a number column."""
+    value = value.strip()
+    return value == '' or (value in missing_tokens and feature_type in (schema_pb2.INT, schema_pb2.FLOAT))
+
+
 def check_cells(cells: Mapping[str, str], rules: Mapping[str, Tuple[int, bool]], where: str,
                 missing_tokens: Sequence[str] = ()) -> None:
     """Raises DataError naming ``where`` (file and row) and the column for a cell that does not fit.
@@ -86,9 +93,7 @@ def check_cells(cells: Mapping[str, str], rules: Mapping[str, Tuple[int, bool]],
     """
     for name, (feature_type, required) in rules.items():
         value = cells.get(name, '').strip()
-        if value in missing_tokens and feature_type in (schema_pb2.INT, schema_pb2.FLOAT):
-            value = ''
-        if value == '':
+        if is_missing(value, feature_type, missing_tokens):
             if required:
                 raise DataError(f'{where}, column {name!r}: empty, but the schema requires a value')
             continue

@@ -245,7 +245,7 @@ def _sort_classes(values: Sequence[str], numeric: bool) -> Tuple[str, ...]:
     return tuple(sorted(values, key=float) if numeric else sorted(values))
 
 
-def label_task(column: Column, files: Sequence[Path], task: Optional[str]) -> Tuple[str, Tuple[str, ...]]:
+def label_task(column: Column, task: Optional[str]) -> Tuple[str, Tuple[str, ...]]:
     """The task and the classes (in a stable order) the label column implies; ``task`` overrides."""
     if task is not None and task not in TASKS:
         raise InitError(f'--task {task!r} is not one of {TASKS}')
@@ -397,7 +397,7 @@ def infer(data: Path, label: str, task: Optional[str] = None) -> Inference:
     if rows < MIN_ROWS:
         raise InitError(f'{rows} data rows in {", ".join(str(f) for f in files)}: a train/eval split needs at least '
                         f'{MIN_ROWS}')
-    task, classes = label_task(columns[label], files, task)
+    task, classes = label_task(columns[label], task)
     unlabeled = columns[label].rows - columns[label].present
     if rows - unlabeled < MIN_ROWS:
         raise InitError(f'{rows - unlabeled} rows have a label {label!r} (the other {unlabeled} have none): a '

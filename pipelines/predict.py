@@ -29,7 +29,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from components.recipes.generic.roles import MISSING_TOKENS
 from components.recipes.registry import read_schema
 from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
-from pipelines.data import DataError, check_cells, column_rules, read_header
+from pipelines.data import DataError, check_cells, column_rules, is_missing, read_header
 from pipelines.local_runner import RunPaths
 from pipelines.serving import incomplete_reason, newest_complete, versions
 
@@ -213,11 +213,6 @@ def feature_required(schema: schema_pb2.Schema, name: str) -> bool:
     return any(f.name == name and f.HasField('shape') for f in schema.feature)
 
 
-def _missing(value: str, kind: int) -> bool:
-    value = value.strip()
-    return value == '' or (kind in (schema_pb2.INT, schema_pb2.FLOAT) and value in MISSING_TOKENS)
-
-
 def check_rows(rows: Sequence[Row], rules: Mapping[str, Tuple[int, bool]]) -> int:
     """The data check's rules, row by row (a DataError names the row and the column); returns
     how many rows have a missing cell (empty, absent, or a missing token in a number column)."""
@@ -226,7 +221,8 @@ def check_rows(rows: Sequence[Row], rules: Mapping[str, Tuple[int, bool]]) -> in
     incomplete = 0
     for row in rows:
         check_cells(row.cells, rules, row.where, MISSING_TOKENS)
-        incomplete += any(_missing(row.cells.get(name, ''), kind) for name, (kind, _) in rules.items())
+        incomplete += any(is_missing(row.cells.get(name, ''), kind, MISSING_TOKENS)
+                          for name, (kind, _) in rules.items())
     return incomplete
 
 
@@ -243,7 +239,7 @@ def to_examples(rows: Iterable[Row], schema: schema_pb2.Schema, rules: Mapping[s
         example = example_pb2.Example()
         for column in rules:
             value = row.cells.get(column, '')
-            if _missing(value, types[column]):
+            if is_missing(value, types[column], MISSING_TOKENS):
                 continue
             feature = example.features.feature[column]
             if types[column] == schema_pb2.INT:

@@ -264,11 +264,7 @@ def _convert_files(job: _ConvertJob, slot: int, files: Iterable[str]) -> List[in
     try:
         for path in files:
             for batch in reader.iter_blocks(path, job.column_names, job.block_size):
-                try:
-                    columns = reader.feature_columns(batch, job.column_types, job.missing_tokens)
-                except ValueError as e:
-                    raise ValueError(f'{path}: {e}') from e
-                records, single = encoder.encode(columns)
+                records, single = encoder.encode(reader.feature_columns(batch, job.column_types, job.missing_tokens))
                 if buckets is None:
                     write = writers[0].write
                     for record in records:

@@ -175,8 +175,7 @@ def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType], fixed: Opti
         present = _present(column)
         if fixed and name in fixed:
             current = max(current, fixed[name])
-            numeric = fixed[name] in (ColumnType.INT, ColumnType.FLOAT)
-            present &= ~missing_cells(column, missing_tokens if numeric else ())
+            present &= ~missing_cells(column, fixed[name], missing_tokens)
         if current == ColumnType.STRING:
             result[name] = current
             continue  # the top of the order; nothing in this block can change it
@@ -214,41 +213,29 @@ def infer_column_types(files: Sequence[str], column_names: List[str], block_size
     return {name: types.get(name, (fixed or {}).get(name, ColumnType.UNKNOWN)) for name in column_names}, rows
 
 
-def _parsed(values: pa.Array, parse: type, name: str) -> List:
-    """Python's ``int()`` / ``float()`` of each cell (CsvExampleGen's rule); a cell that does not
-    parse (possible only where a schema, not the data, typed the column) names the column."""
-    out = []
-    for cell in values.cast(pa.binary()).to_pylist():
-        try:
-            out.append(parse(cell))
-        except ValueError:
-            kind = 'an integer' if parse is int else 'a number'
-            raise ValueError(f'column {name!r}: {cell.decode("utf-8", "replace")!r} is not {kind}, as the schema '
-                             'types the column') from None
-    return out
-
-
-def _convert(values: pa.Array, column_type: ColumnType, name: str = '') -> pa.Array:
+def _convert(values: pa.Array, column_type: ColumnType) -> pa.Array:
     """Non-empty text cells -> the values CsvExampleGen writes (int(), float() to float32, bytes)."""
     if column_type == ColumnType.STRING:
         return values.cast(pa.large_binary())
     if column_type == ColumnType.INT:
         if _matches(values, _PLAIN_INT).all():
             return pc.cast(values, pa.int64())
-        return pa.array(_parsed(values, int, name), pa.int64())
+        return pa.array([int(cell) for cell in values.cast(pa.binary()).to_pylist()], pa.int64())
     if _matches(values, _PLAIN_NUMBER).all():
         doubles = pc.cast(values, pa.float64())
     else:
-        doubles = pa.array(_parsed(values, float, name), pa.float64())
+        doubles = pa.array([float(cell) for cell in values.cast(pa.binary()).to_pylist()], pa.float64())
     # float() then float32, as tf.train.FloatList stores float()'s value: the same rounding.
     return pc.cast(doubles, pa.float32(), safe=False)
 
 
-def missing_cells(column: pa.Array, missing_tokens: Sequence[str]) -> np.ndarray:
-    """Mask of the cells that mean "missing": blank, or a missing token (``NA``...) once
-    stripped of padding."""
+def missing_cells(column: pa.Array, column_type: ColumnType, missing_tokens: Sequence[str]) -> np.ndarray:
+    """Mask of the cells that mean "missing" once stripped of padding: blank ones, and in an INT
+    or FLOAT column the missing tokens (``NA``...; in a text column they are values)."""
+    numeric = column_type in (ColumnType.INT, ColumnType.FLOAT)
     stripped = pc.utf8_trim_whitespace(column)
-    return np.asarray(pc.is_in(stripped, value_set=pa.array(['', *missing_tokens], pa.string())))
+    return np.asarray(pc.is_in(stripped, value_set=pa.array(['', *(missing_tokens if numeric else ())],
+                                                             pa.string())))
 
 
 def feature_columns(batch: pa.RecordBatch, types: Dict[str, ColumnType],
@@ -267,12 +254,10 @@ def feature_columns(batch: pa.RecordBatch, types: Dict[str, ColumnType],
             continue
         present = _present(column)
         if missing_tokens is not None:
-            # A blank cell is missing in any column; a token only in a number column.
-            numeric = column_type in (ColumnType.INT, ColumnType.FLOAT)
-            present &= ~missing_cells(column, missing_tokens if numeric else ())
+            present &= ~missing_cells(column, column_type, missing_tokens)
         offsets = np.zeros(len(column) + 1, dtype=np.int64)
         np.cumsum(present, out=offsets[1:])
-        values = _convert(column.filter(pa.array(present)), column_type, name)
+        values = _convert(column.filter(pa.array(present)), column_type)
         result[name] = pa.LargeListArray.from_arrays(pa.array(offsets), values)
     return result
 

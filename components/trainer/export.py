@@ -8,6 +8,7 @@ then copied into place.
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -33,8 +34,14 @@ FeatureSpec = Dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]
 
 
 def serving_feature_spec(tf_transform_output: tft.TFTransformOutput, label_key: str) -> FeatureSpec:
-    """The raw features a client sends: everything Transform read, minus the label."""
-    spec = dict(tf_transform_output.raw_feature_spec())
+    """The raw features a client sends: everything Transform read, minus the label.
+
+    From the raw schema itself (what ``raw_feature_spec()`` derives it from), so that a
+    model description can be written from the schema alone.
+    """
+    from tensorflow_transform.tf_metadata import schema_utils
+
+    spec = dict(schema_utils.schema_as_feature_spec(tf_transform_output.raw_metadata.schema).feature_spec)
     spec.pop(label_key, None)
     return spec
 
@@ -57,9 +64,7 @@ def parse_requests(serialized: tf.Tensor, raw_feature_spec: FeatureSpec) -> Dict
         if not _strict(spec):
             continue
         values = parsed[key]
-        size = 1
-        for dim in spec.shape:
-            size *= int(dim)
+        size = math.prod(int(dim) for dim in spec.shape)
         counts = tf.math.unsorted_segment_sum(tf.ones_like(values.indices[:, 0]), values.indices[:, 0], batch)
         bad_rows = tf.reshape(tf.where(tf.not_equal(counts, size)), [-1])
         check = tf.debugging.Assert(
@@ -153,11 +158,8 @@ def model_description(task: TaskSpec, tf_transform_output: tft.TFTransformOutput
     Pushed models travel without the run that made them, so they carry both.
     """
     from google.protobuf import text_format
-    from tensorflow_transform.tf_metadata import schema_utils
-
     raw_schema = tf_transform_output.raw_metadata.schema
-    spec = {key: value for key, value in schema_utils.schema_as_feature_spec(raw_schema).feature_spec.items()
-            if key != task.label_key}
+    spec = serving_feature_spec(tf_transform_output, task.label_key)
     description = {
         'format_version': MODEL_DESCRIPTION_VERSION,
         # The serving contract: each raw feature a request's tf.Examples may carry, its value

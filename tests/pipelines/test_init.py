@@ -72,7 +72,7 @@ def test_task_and_classes_from_the_label(cells, task, expected):
     column = init.Column('y')
     for i, cell in enumerate(cells):
         column.add(cell, (0, i + 2))
-    assert init.label_task(column, [Path('t.csv')], task) == expected
+    assert init.label_task(column, task) == expected
 
 
 @pytest.mark.parametrize('cells, task, message', [
@@ -88,7 +88,7 @@ def test_bad_labels(cells, task, message):
     for i, cell in enumerate(cells):
         column.add(cell, (0, i + 2))
     with pytest.raises(init.InitError, match=message):
-        init.label_task(column, [Path('t.csv')], task)
+        init.label_task(column, task)
 
 
 def test_gate_and_steps():
