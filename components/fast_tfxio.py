@@ -21,7 +21,6 @@ from typing import Any, Iterator, List, Optional, Sequence
 import apache_beam as beam
 import pyarrow as pa
 import tensorflow as tf
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.tfxio import tensor_representation_util, tf_example_record
 from tfx_bsl.tfxio import tfxio as tfxio_module
@@ -111,16 +110,6 @@ def faster(tfxio: tfxio_module.TFXIO) -> tfxio_module.TFXIO:
         # tfx_bsl keeps the patterns only in this attribute.
         return FastTFExampleRecord(list(tfxio._file_pattern), tfxio._schema, tfxio.telemetry_descriptors)
     return tfxio
-
-
-def beam_runner(beam_pipeline_args: Sequence[str]) -> Optional[str]:
-    """The Beam runner the arguments name, or None for the local one (DirectRunner).
-
-    The fast readers are for one machine: a distributed runner (Dataflow) reads the files
-    where they are, in as many pieces as it has workers, with its own sources.
-    """
-    runner = PipelineOptions(list(beam_pipeline_args)).view_as(StandardOptions).runner
-    return None if runner in (None, 'DirectRunner', 'direct') else runner
 
 
 _SWAP_LOCK = threading.Lock()

@@ -25,6 +25,9 @@ from pipelines.config import PipelineConfig
 
 COMMANDS = ('compile', 'submit')
 EXIT_BAD_INPUT = 2
+BEAM_ARG_HELP = ('a Beam pipeline option for every Beam component, after the ones tke sets (so yours win), '
+                 'written with "=": --beam-arg=--name=value, or --beam-arg=--flag for a Beam switch; repeatable. '
+                 'E.g. --beam-arg=--runner=PortableRunner --beam-arg=--job_endpoint=HOST:PORT')
 
 
 def _parameter(text: str) -> Tuple[str, str]:
@@ -62,6 +65,7 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
                         help="also train the recipe's pre-made Estimator and evaluate the Keras model against it")
     parser.add_argument('--no-runtime-parameters', action='store_true',
                         help='bake data root and steps into the spec instead of runtime parameters')
+    parser.add_argument('--beam-arg', action='append', default=[], metavar='ARG', help=BEAM_ARG_HELP)
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
@@ -101,7 +105,8 @@ def _compile_config(args: argparse.Namespace) -> CompileConfig:
         recipe=args.recipe, pipeline_root=args.pipeline_root, data_root=args.data_root,
         serving_dir=args.serving_dir, train_steps=args.train_steps, eval_steps=args.eval_steps,
         pipeline_name=args.pipeline_name, enable_cache=not args.no_cache,
-        runtime_parameters=not args.no_runtime_parameters, cloud=cloud, canned_baseline=args.canned_baseline)
+        runtime_parameters=not args.no_runtime_parameters, cloud=cloud, canned_baseline=args.canned_baseline,
+        extra_beam_args=args.beam_arg)
     return CompileConfig(engine=args.engine, image=args.image, pipeline=pipeline, output=args.output)
 
 

@@ -10,10 +10,11 @@ import dataclasses
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from components.recipes.registry import Recipe, check_recipe
-from pipelines.config import PipelineConfig
+from components.trainer.config import CANNED_MODE, ESTIMATOR_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
+from pipelines.config import PipelineConfig, beam_runner, names_dependencies
 
 ENGINES = ('kubeflow', 'vertex')
 # Where the pipeline image keeps its Python code: the Dockerfile installs this package's
@@ -23,8 +24,10 @@ ENGINES = ('kubeflow', 'vertex')
 # (pip install --target /tke/site my_pkg, or COPY my_recipe /tke/site/my_recipe).
 IMAGE_PROJECT_ROOT = '/tke'
 IMAGE_SITE = f'{IMAGE_PROJECT_ROOT}/site'
-# The package's own wheel in the image: Dataflow workers install it (--extra_package);
-# for Beam's DirectRunner in a pod it only spares TFX building a TFX sdist in every pod.
+# The package's own wheel in the image, named as --extra_package where no container image is
+# given: a runner other than Dataflow then ships it to its workers, and for Beam's DirectRunner
+# in a pod it only spares TFX building a TFX sdist in every pod. Dataflow's workers run the
+# image itself (--sdk_container_image) and import the code from IMAGE_SITE: no wheel is staged.
 IMAGE_WHEEL_DIR = f'{IMAGE_PROJECT_ROOT}/dist'
 COMPILE_ENV_HINT = ('the Kubeflow / Vertex compile environment has them: `make kfp-venv`, then '
                     '.venv-kfp/bin/tke compile ... (kfp 1.8 needs pydantic<2 and urllib3<2, so it is kept '
@@ -38,10 +41,12 @@ def image_wheel() -> str:
     return f'{IMAGE_WHEEL_DIR}/tfx_keras_estimator-{version("tfx-keras-estimator")}-py3-none-any.whl'
 
 
-def in_pod_beam_args() -> List[str]:
-    """Every component runs in the pipeline image; Beam's DirectRunner inside the pod unless
-    Dataflow is configured."""
-    return ['--direct_running_mode=in_memory', '--direct_num_workers=1', f'--extra_package={image_wheel()}']
+def in_pod_beam_args(given: Sequence[str] = ()) -> List[str]:
+    """Ours for a component in its pod, before the ``given`` ones (Dataflow's, then the user's):
+    the DirectRunner's mode where they leave the runner the local DirectRunner, and the image's
+    wheel unless they say how workers get their packages (Dataflow: --sdk_container_image)."""
+    args = ['--direct_running_mode=in_memory', '--direct_num_workers=1'] if beam_runner(given).local else []
+    return args + ([] if names_dependencies(given) else [f'--extra_package={image_wheel()}'])
 
 
 class CompileEnvironmentMissing(RuntimeError):
@@ -78,10 +83,30 @@ class CompileConfig:
                     f'give a URI (gs://bucket/...) or a path inside the image ({IMAGE_PROJECT_ROOT}/...)')
         if self.engine == 'vertex' and not self.pipeline.pipeline_root.startswith('gs://'):
             raise ValueError(f'Vertex AI Pipelines needs a gs:// pipeline root, got {self.pipeline.pipeline_root!r}')
+        check_training_pools(self.pipeline)
 
     def output_path(self, pipeline_name: str) -> Path:
         suffix = '.yaml' if self.engine == 'kubeflow' else '.json'
         return Path(self.output or f'{pipeline_name}{suffix}')
+
+
+def check_training_pools(pipeline: PipelineConfig) -> None:
+    """Refuses Vertex AI Training pools beside the chief for a Trainer mode that runs on the chief alone.
+
+    keras_fit trains, and keras_file converts, in one process; in a cluster the other
+    replicas would only wait for the chief (paid for, idle). Estimator modes divide the
+    training between the chief and the workers (each reads its own part of the data).
+    """
+    training = pipeline.cloud.vertex_training
+    mode = pipeline.trainer_config.mode
+    if training is None or mode not in (KERAS_FIT_MODE, KERAS_FILE_MODE):
+        return
+    extra = training.pools_beside_the_chief()
+    if extra:
+        raise ValueError(
+            f'Trainer mode {mode!r} runs on the chief alone, so {" and ".join(extra)} would only wait for it: '
+            'remove them (keep vertex_training.chief, with an accelerator if you like), or use mode '
+            f"{ESTIMATOR_MODE!r} (or {CANNED_MODE!r}), which trains on the chief and every worker")
 
 
 def import_base(recipe: Recipe) -> Path:
@@ -110,12 +135,13 @@ def pipeline_config(config: CompileConfig) -> PipelineConfig:
     settings = config.pipeline
     recipe = settings.recipe
     cloud = dataclasses.replace(settings.cloud, image=config.image)
+    given = dataclasses.replace(settings, cloud=cloud).given_beam_args
     return dataclasses.replace(
         settings,
         data_root=settings.data_root or in_image(recipe.data_dir, recipe),
         schema_path=settings.schema_path or in_image(recipe.schema_path, recipe),
         serving_dir=settings.resolved_serving_dir,
-        beam_pipeline_args=[*settings.beam_pipeline_args, *([] if cloud.dataflow else in_pod_beam_args())],
+        beam_pipeline_args=[*settings.beam_pipeline_args, *in_pod_beam_args(given)],
         # KubeflowV2DagRunner compiles only TFX's built-in resolver strategies.
         baseline_strategy='latest_blessed' if config.engine == 'vertex' else settings.baseline_strategy,
         cloud=cloud,

@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         'run', help="run a recipe's pipeline locally (LocalDagRunner, SQLite metadata, Beam DirectRunner)",
         description="Run a recipe's pipeline locally. Everything goes under one run directory: "
-                    'pipeline artifacts, metadata.sqlite, pushed models (serving/) and the log (tke.log).')
+                    'pipeline artifacts, metadata.sqlite, pushed models (serving/) and the log (tke.log). '
+                    'The Beam components run on the DirectRunner here, or on the runner --beam-arg names '
+                    '(e.g. --beam-arg=--runner=DataflowRunner ...): the orchestration stays here.')
     run.add_argument('--recipe', default=DEFAULT_RECIPE, metavar='RECIPE', help=RECIPE_HELP)
     run.add_argument('--data', metavar='DIR',
                      help="folder of CSV files with the recipe's columns, or of *.tfrecord* files of tf.Examples "
@@ -74,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--eval-steps', type=int, metavar='N', help="evaluation steps (default: the recipe's)")
     run.add_argument('--output', metavar='DIR',
                      help='run directory (default: runs/<recipe name> in the current folder)')
+    run.add_argument('--beam-arg', action='append', default=[], metavar='ARG', help=kubeflow_cli.BEAM_ARG_HELP)
     run.add_argument('--beam-mode', choices=BEAM_MODES, default='auto',
-                     help='Beam DirectRunner mode; auto: in_memory for data under 256 MB, '
+                     help='Beam DirectRunner mode (only with the DirectRunner); auto: in_memory for data under 256 MB, '
                           'else multi_threading (a worker thread per core, one process); '
                           'multi_processing: a worker process per core, more memory (default: auto)')
     run.add_argument('--model-builder', metavar='DOTTED.PATH',
@@ -406,6 +409,21 @@ def _print_weights(path: Path, n: int = 8) -> None:
         print(f"    {entry['weight']:+9.3f}  {entry['label']}")
 
 
+def beam_line(beam_pipeline_args: List[str]) -> str:
+    """The runner the Beam components run on, as the run's first lines show it (with the
+    DirectRunner's mode where it is the local one)."""
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+    from pipelines.config import beam_runner
+
+    runner = beam_runner(beam_pipeline_args)
+    if not runner.local:
+        return runner.name
+    direct = PipelineOptions(beam_pipeline_args).view_as(DirectOptions)
+    workers = f'{direct.direct_num_workers} worker(s)' if direct.direct_num_workers else 'a worker per core'
+    return f'{runner.name} ({direct.direct_running_mode}, {workers})'
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.keep_runs is not None and args.keep_runs < 1:
         print(f'tke: error: --keep-runs must be at least 1, got {args.keep_runs}', file=sys.stderr)
@@ -416,7 +434,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         warm_start=args.warm_start, anomaly_gate=args.anomaly_gate, model_builder=args.model_builder,
         hparams=dict(args.hparam), trainer_mode=args.mode.replace('-', '_'), keras_model_path=args.keras_model,
         allow_unsafe_keras_file=args.allow_unsafe_keras_file, canned_baseline=args.canned_baseline,
-        transform_materialize=args.transform_materialize == 'on')
+        transform_materialize=args.transform_materialize == 'on', extra_beam_args=args.beam_arg)
     try:
         pipeline_config, paths, data = prepare(config)
     except ValueError as e:
@@ -425,9 +443,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     recipe = pipeline_config.recipe
     print(f'Recipe {recipe.name}: {recipe.description}')
     train_steps, why = pipeline_config.train_steps_and_why()
+    beam = beam_line(pipeline_config.resolved_beam_pipeline_args)
     print(f'  data: {pipeline_config.data_root} ({len(data.files)} file(s), {data.rows} rows); '
           f'{train_steps} train steps ({why}), '
-          f'{pipeline_config.resolved_eval_steps()} eval steps; beam {pipeline_config.beam_pipeline_args[0]}')
+          f'{pipeline_config.resolved_eval_steps()} eval steps; beam {beam}')
     from pipelines.serving import set_aside_incomplete
 
     # A push that was cut short: never the newest version a client or TF Serving loads.

@@ -59,7 +59,5 @@ def pusher(config: PipelineConfig, **inputs: Any) -> tfx.components.Pusher:
 
 
 def beam_pipeline_args(config: PipelineConfig) -> List[str]:
-    args = list(config.beam_pipeline_args)
-    if config.cloud.dataflow is not None:
-        args += config.cloud.dataflow.beam_pipeline_args(config.cloud.image)
-    return args
+    """Ours, Dataflow's, then the user's ``--beam-arg`` (``PipelineConfig.resolved_beam_pipeline_args``)."""
+    return config.resolved_beam_pipeline_args

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from components.recipes.registry import Recipe, load_recipe
 from components.trainer.config import TrainerConfig
-from pipelines.cloud import CloudConfig
+from pipelines.cloud import CloudConfig, check_beam_arg
+
+if TYPE_CHECKING:  # imports Beam, only where a runner is asked for
+    from components.beam_runners import Runner
 
 TRAINER_RUN_FN = 'components.trainer.run_fn'
 # Node ids the run report and tke runs look up in the metadata store.
@@ -53,7 +56,11 @@ class PipelineConfig:
         means the recipe's (``Recipe.trainer_config()``). Its task spec must be the recipe's:
         Transform runs the recipe's preprocessing_fn, so the Trainer must train on its label.
       pipeline_name: defaults to ``tke-<recipe>``.
-      beam_pipeline_args: passed to every Beam-based component.
+      beam_pipeline_args: the package's own Beam arguments for where it runs (the DirectRunner's
+        mode, how the workers get this package); ``resolved_beam_pipeline_args`` adds the rest.
+      extra_beam_args: the user's Beam arguments (``--beam-arg``), each ``--name=value`` or a
+        Beam switch alone (``--save_main_session``), passed to every Beam-based component after
+        all of ours, so that they win (Beam takes the last ``--runner``, say).
       enable_cache: reuse results of executions whose inputs did not change.
       warm_start: wire the latest trained model into the Trainer as its base model.
       anomaly_gate: stop the run before Transform when ExampleValidator finds anomalies
@@ -93,6 +100,7 @@ class PipelineConfig:
     trainer: Optional[TrainerConfig] = None
     pipeline_name: Optional[str] = None
     beam_pipeline_args: List[str] = field(default_factory=list)
+    extra_beam_args: List[str] = field(default_factory=list)
     enable_cache: bool = True
     warm_start: bool = False
     anomaly_gate: str = 'error'
@@ -126,6 +134,22 @@ class PipelineConfig:
     def resolved_serving_dir(self) -> str:
         return self.serving_dir or f'{self.pipeline_root.rstrip("/")}/serving'
 
+    @property
+    def given_beam_args(self) -> List[str]:
+        """The Beam arguments asked for: Dataflow's (``cloud.dataflow``), then the user's."""
+        dataflow = self.cloud.dataflow.beam_pipeline_args(self.cloud.image) if self.cloud.dataflow else []
+        return [*dataflow, *self.extra_beam_args]
+
+    @property
+    def resolved_beam_pipeline_args(self) -> List[str]:
+        """What every Beam-based component gets: ours, then the given ones (the last of a name wins)."""
+        return [*self.beam_pipeline_args, *self.given_beam_args]
+
+    @property
+    def runner(self) -> 'Runner':
+        """The Beam runner the components run on, by Beam's rules (``components.beam_runners``)."""
+        return beam_runner(self.resolved_beam_pipeline_args)
+
     def __post_init__(self) -> None:
         self.recipe = load_recipe(self.recipe)
         if self.trainer is not None and self.trainer.task != self.recipe.task_spec:
@@ -151,6 +175,7 @@ class PipelineConfig:
         if self.baseline_strategy not in BASELINE_STRATEGIES:
             raise ValueError(
                 f'baseline_strategy must be one of {BASELINE_STRATEGIES}, got {self.baseline_strategy!r}')
+        check_beam_args(self.extra_beam_args)
 
     def resolved_split(self) -> EvalSplitConfig:
         if self.split is not None:
@@ -184,3 +209,37 @@ class PipelineConfig:
 
     def resolved_eval_steps(self) -> int:
         return self.eval_steps if self.eval_steps is not None else self.recipe.eval_steps
+
+
+def check_beam_args(args: Sequence[str], option: str = '--beam-arg') -> None:
+    """ValueError naming ``option`` for an argument Beam would not parse as one option
+    (``cloud.check_beam_arg``), or for a ``--runner`` Beam does not know."""
+    for arg in args:
+        check_beam_arg(arg, option)
+    if any(arg.startswith('--runner=') for arg in args):
+        try:
+            beam_runner(args)
+        except ValueError as e:
+            raise ValueError(f'{option}: {e}') from None
+
+
+def beam_runner(args: Sequence[str]) -> 'Runner':
+    """The runner ``args`` name (the last ``--runner``; none: the DirectRunner), as a ValueError
+    naming ``--runner`` when Beam does not know it."""
+    from components.beam_runners import runner_of  # imports Beam's options (~2 s): only when asked
+
+    return runner_of(args)
+
+
+# Beam arguments that give the workers their Python packages: with any of them, TFX stages
+# nothing of its own (tfx.utils.dependency_utils), and neither do we.
+DEPENDENCY_OPTIONS = ('extra_packages', 'setup_file', 'requirements_file', 'sdk_container_image',
+                      'worker_harness_container_image')
+
+
+def names_dependencies(args: Sequence[str]) -> bool:
+    """Whether ``args`` already say how the workers get their packages (TFX's own test)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(list(args)).get_all_options()
+    return any(options.get(name) for name in DEPENDENCY_OPTIONS)

@@ -1,4 +1,6 @@
-"""Runs the pipeline on this machine: LocalDagRunner, MLMD in SQLite, Beam DirectRunner.
+"""Runs the pipeline on this machine: LocalDagRunner, MLMD in SQLite, Beam's DirectRunner (or
+the runner that ``--beam-arg=--runner=...`` names: the orchestration stays here, the Beam work
+goes there).
 
 Everything a run writes lives under one run directory (default ``runs/<recipe>`` in the
 current folder):
@@ -16,12 +18,12 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import components
 from components.recipes.registry import DEFAULT_RECIPE, Recipe, check_recipe, load_recipe
 from components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
-from pipelines.config import PipelineConfig
+from pipelines.config import PipelineConfig, beam_runner, check_beam_args, names_dependencies
 from pipelines.data import DataSummary, load_schema, validate_data_dir
 
 BEAM_MODES = ('auto', 'in_memory', 'multi_threading', 'multi_processing')
@@ -61,6 +63,8 @@ class LocalRunConfig:
     allow_unsafe_keras_file: bool = False
     canned_baseline: bool = False
     transform_materialize: bool = False
+    # The user's Beam arguments (--beam-arg), after ours: PipelineConfig.extra_beam_args.
+    extra_beam_args: List[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,21 +119,28 @@ def source_setup_file() -> Optional[Path]:
     return candidate if candidate.is_file() and (candidate.parent / 'pyproject.toml').is_file() else None
 
 
-def beam_args(mode: str, data_bytes: int) -> List[str]:
-    """DirectRunner flags. ``--setup_file``, where there is one, names this package the way
-    remote runners need it; locally it also spares TFX building a throw-away TFX sdist (~3 s)
-    for every Beam component. An installed wheel has no setup.py: TFX then builds that sdist."""
+def beam_args(mode: str, data_bytes: int, given: Sequence[str] = ()) -> List[str]:
+    """Our Beam flags for a run here, before the user's (``given``, from --beam-arg).
+
+    The DirectRunner's mode only where ``given`` leave the runner the local DirectRunner.
+    ``--setup_file``, where there is one, names this package the way remote runners need it;
+    locally it also spares TFX building a throw-away TFX sdist (~3 s) for every Beam component.
+    An installed wheel has no setup.py: TFX then builds that sdist. Left out where ``given``
+    already say how workers get their packages (``--sdk_container_image``, ``--extra_package``...).
+    """
     if mode not in BEAM_MODES:
         raise ValueError(f'unknown Beam mode {mode!r}; choose one of {BEAM_MODES}')
     if mode == 'auto':
         mode = 'multi_threading' if data_bytes >= PARALLEL_MIN_BYTES else 'in_memory'
-    if mode in ('multi_processing', 'multi_threading'):
+    args: List[str] = []
+    if beam_runner(given).local:
         # 0: one worker (process or thread) per CPU.
-        args = [f'--direct_running_mode={mode}', '--direct_num_workers=0']
-    else:
-        args = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
+        args = ([f'--direct_running_mode={mode}', '--direct_num_workers=0'] if mode != 'in_memory'
+                else ['--direct_running_mode=in_memory', '--direct_num_workers=1'])
     setup_file = source_setup_file()
-    return args + ([f'--setup_file={setup_file}'] if setup_file else [])
+    if setup_file and not names_dependencies(given):
+        args.append(f'--setup_file={setup_file}')
+    return args
 
 
 def _trainer_config(config: LocalRunConfig, recipe: Recipe) -> TrainerConfig:
@@ -155,6 +166,12 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
     The recipe's schema, data and code are checked here, so that a broken outside recipe
     fails before any component runs.
     """
+    # The Beam arguments first: a wrong one is said before any data is read.
+    check_beam_args(config.extra_beam_args)
+    runner = beam_runner(config.extra_beam_args)
+    if not runner.local and config.beam_mode != 'auto':
+        raise ValueError(f'--beam-mode {config.beam_mode} is a mode of the local DirectRunner; --beam-arg names '
+                         f'--runner={runner.given} ({runner.name}), which runs the Beam work elsewhere')
     recipe = load_recipe(config.recipe)
     data_dir = Path(config.data_dir).resolve() if config.data_dir else recipe.data_dir
     schema = load_schema(recipe.schema_path)
@@ -170,7 +187,8 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
         train_steps=config.train_steps,
         eval_steps=config.eval_steps,
         trainer=_trainer_config(config, recipe),
-        beam_pipeline_args=beam_args(config.beam_mode, summary.bytes),
+        beam_pipeline_args=beam_args(config.beam_mode, summary.bytes, config.extra_beam_args),
+        extra_beam_args=list(config.extra_beam_args),
         enable_cache=config.enable_cache,
         warm_start=config.warm_start,
         anomaly_gate=config.anomaly_gate,

@@ -64,7 +64,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
-from components.fast_tfxio import beam_runner, record_blocks
+from components.beam_runners import remote_runner
+from components.fast_tfxio import record_blocks
 
 # Examples read per block, and per call of the eval graph. At 100x, the Evaluator alone on a
 # run's artifacts: blocks of 65,536 (two prefetched) peaked at 1.25-1.30 GB RSS, of 16,384 (one
@@ -98,7 +99,7 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
     if exec_properties.get(standard_component_specs.MODULE_PATH_KEY) or exec_properties.get(
             standard_component_specs.MODULE_FILE_KEY):
         return 'a user module (custom extractors or shared model)'
-    runner = beam_runner(beam_pipeline_args)
+    runner = remote_runner(beam_pipeline_args)
     if runner is not None:
         return f'the Beam runner {runner}'
     eval_config = tfma.EvalConfig()

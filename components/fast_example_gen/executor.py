@@ -1,6 +1,12 @@
-"""The fast CSV ExampleGen executor: one process, no Beam.
+"""The fast CSV ExampleGen executor: on the local DirectRunner, one process and no Beam; on any
+other runner, a Beam job on that runner.
 
-Why no Beam: turning CSV into gzipped tf.Examples is one pass of I/O and encoding, with
+Under a runner other than the local DirectRunner (``components.beam_runners``: Dataflow,
+Flink, Spark, a portable runner) nothing is converted in this process: without
+``CsvOptions`` TFX's CsvExampleGen executor runs, with them ``beam_job`` (our rules, the
+same functions as below, as a Beam job). Each run logs which path ran and why.
+
+Why no Beam locally: turning CSV into gzipped tf.Examples is one pass of I/O and encoding, with
 no grouping anywhere. CsvExampleGen spends its time in Beam's per-element overhead (a
 Python call per line to read it, parse it, type it, build the proto, hash it, reshuffle
 it, serialize it): 276 s for 1.5M taxi rows, where Arrow's CSV reader and tfx_bsl's C++
@@ -22,9 +28,10 @@ recipe's schema and missing tokens) the columns the schema names take its types 
 of inferred ones, and blank cells and missing tokens (``NA``...) of number columns are
 written as missing values: the one departure from CsvExampleGen, which has no such option.
 
-Rows are spread round-robin over several files per split when the split is large, one
-per ``ROWS_PER_SHARD`` rows: a gzipped file cannot be split, so a downstream Beam job
-reads each file in one worker.
+Rows go to several files per split when the split is large, one per ``ROWS_PER_SHARD``
+rows: a gzipped file cannot be split, so a downstream Beam job reads each file in one
+worker. The files are written one after another, one open at a time per split: memory and
+open files stay bounded whatever the input size.
 
 Pass 2 uses several processes where the pipeline's Beam settings give Beam several workers
 (``--direct_running_mode=multi_threading`` or ``multi_processing``: ``--direct_num_workers``,
@@ -33,14 +40,11 @@ Pass 2 uses several processes where the pipeline's Beam settings give Beam sever
 so that their TensorFlow imports overlap it) convert equal shares of the bytes, each
 writing as many shards of every split, so the shards come out the same size for the
 Beam workers downstream. A single file is converted by one process; so is everything
-under ``in_memory`` or another runner.
+under ``in_memory``.
 """
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
-import hashlib
 import math
 import multiprocessing
 import os
@@ -51,24 +55,26 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 import tensorflow as tf
 from absl import logging
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from google.protobuf import json_format
 from tfx import types
 
 # No public tfx.v1 counterparts: ExampleGen's own helpers for split names, the payload and file
-# format properties, and the executor base class the Beam launcher expects.
+# format properties, the executor base class the Beam launcher expects, and CsvExampleGen's
+# executor (for a remote runner without CsvOptions).
 from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.fast_example_gen import reader
-from components.fast_example_gen.encoder import CanonicalExampleEncoder
+from components.beam_runners import remote_runner, runner_of
+from components.fast_example_gen import beam_job, conversion, reader
 from components.fast_example_gen.options import CsvOptions
 
 ROWS_PER_SHARD = 500_000
-FILE_NAME = 'data_tfrecord'
+FILE_NAME = conversion.FILE_NAME
 # Below this much CSV one process converts it: a spawned one takes ~9 s to import TensorFlow and
 # TFX on these 2-core machines, and pass 2 does ~8 MB/s a core, so two gain ~B/16 - 9 s on B MB
 # (nothing much at 100x the taxi data, 190 MB; measured: see the README).
@@ -79,42 +85,41 @@ MAX_PROCESSES = 4
 
 class _SplitWriter:
     """Gzipped TFRecord files of one split: this process's shards (``slot``, ``slot + slots``, ...
-    of ``num_shards``), rows dealt round-robin over them."""
+    of ``num_shards``), written one after another, each closed when it holds ``shard_rows`` rows
+    (the last takes any excess): one file open at a time, whatever the input size, so memory and
+    open files stay bounded (a gs:// writer stages its file on local disk until it is closed)."""
 
-    def __init__(self, split_uri: str, num_shards: int, slot: int = 0, slots: int = 1) -> None:
+    def __init__(self, split_uri: str, num_shards: int, slot: int = 0, slots: int = 1,
+                 shard_rows: int = ROWS_PER_SHARD) -> None:
         tf.io.gfile.makedirs(split_uri)
-        options = tf.io.TFRecordOptions(compression_type='GZIP')
-        self._writers = [
-            tf.io.TFRecordWriter(os.path.join(split_uri, f'{FILE_NAME}-{i:05d}-of-{num_shards:05d}.gz'), options)
-            for i in range(slot, num_shards, slots)]
+        self._paths = [os.path.join(split_uri, f'{FILE_NAME}-{i:05d}-of-{num_shards:05d}.gz')
+                       for i in range(slot, num_shards, slots)]
+        self._shard_rows = max(1, shard_rows)
+        self._writer: Optional[tf.io.TFRecordWriter] = None
+        self._opened = 0
+        self._in_shard = 0
         self.rows = 0
 
+    def _next(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._writer = tf.io.TFRecordWriter(self._paths[self._opened], tf.io.TFRecordOptions(compression_type='GZIP'))
+        self._opened += 1
+        self._in_shard = 0
+
     def write(self, record: bytes) -> None:
-        self._writers[self.rows % len(self._writers)].write(record)
+        if self._writer is None or (self._in_shard >= self._shard_rows and self._opened < len(self._paths)):
+            self._next()
+        self._writer.write(record)
+        self._in_shard += 1
         self.rows += 1
 
     def close(self) -> None:
-        for writer in self._writers:
-            writer.close()
-
-
-def _partition_keys(name: str, types_: Dict[str, reader.ColumnType]) -> Callable[[Dict[str, Any]], List[bytes]]:
-    """For ``partition_feature_name``: each row's key, that feature's deterministic serialization.
-
-    The checks are ExampleGen's (``_GeneratePartitionKey``), made once per column instead of per row.
-    """
-    if name not in types_:
-        raise ValueError(f'partition_feature_name {name!r} is not a column of the CSV (columns: {sorted(types_)})')
-    if types_[name] == reader.ColumnType.UNKNOWN:
-        raise ValueError(f'partition_feature_name {name!r}: the column has no value in any row')
-    if types_[name] == reader.ColumnType.FLOAT:
-        raise ValueError(f'partition_feature_name {name!r} is a float column; only integer and text columns '
-                         'can partition')
-
-    def keys(single: Dict[str, Any]) -> List[bytes]:
-        return [tf.train.Example.FromString(one).features.feature[name].SerializeToString(deterministic=True)
-                for one in single[name].to_pylist()]
-    return keys
+        while self._opened < len(self._paths):  # every shard named -of-N exists, an empty one too
+            self._next()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -156,14 +161,45 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             jobs = [(split.pattern, [name]) for split, name in zip(input_config.splits, split_names, strict=True)]
 
         options = CsvOptions.from_custom_config(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY))
-        for pattern, names in jobs:
-            self._convert_split(input_base, pattern, names, buckets, output_config.split_config, examples, options)
+        runner = remote_runner(self._beam_pipeline_args)
+        if runner is not None and options is None:
+            logging.info("FastCsvExampleGen: TFX's CsvExampleGen executor runs on the Beam runner %s (no CsvOptions: "
+                         "CsvExampleGen's rules are the whole job); nothing is converted here.", runner)
+            return tfx_csv_executor.Executor(self._context).Do(input_dict, output_dict, exec_properties)
+        if runner is not None:
+            logging.info('FastCsvExampleGen: a Beam job with our rows-to-examples rules runs on the Beam runner %s '
+                         "(the schema's types and missing tokens, which TFX's executor lacks); nothing is converted "
+                         'here.', runner)
+            with self._make_beam_pipeline() as pipeline:
+                for pattern, names in jobs:
+                    self._beam_split(pipeline, input_base, pattern, names, buckets, output_config.split_config,
+                                     examples, options)
+        else:
+            logging.info('FastCsvExampleGen: this process converts (the local DirectRunner).')
+            for pattern, names in jobs:
+                self._convert_split(input_base, pattern, names, buckets, output_config.split_config, examples,
+                                    options)
 
         for artifact in examples:
             if payload_format is not None:
                 examples_utils.set_payload_format(artifact, payload_format)
             if file_format:
                 examples_utils.set_file_format(artifact, 'tfrecords_gzip')
+
+    def _beam_split(self, pipeline: Any, input_base: str, pattern: str, names: List[str],
+                    buckets: Optional[List[int]], split_config: example_gen_pb2.SplitConfig,
+                    examples: List[types.Artifact], options: CsvOptions) -> None:
+        """One input split, added to ``pipeline`` as a Beam job (``beam_job``): read where the runner runs."""
+        files = reader.data_files(input_base, pattern)
+        job = conversion.ConvertJob(
+            column_names=reader.check_same_header(files), column_types={}, block_size=self.block_size,
+            buckets=buckets, missing_tokens=options.missing_tokens,
+            partition_feature_name=(split_config.partition_feature_name
+                                    if buckets and split_config.HasField('partition_feature_name') else None),
+            split_uris=[artifact_utils.get_split_uri(examples, name) for name in names],
+            num_shards=[0] * len(names), slots=1)
+        beam_job.convert(pipeline, files, job, options.types, options.missing_tokens,
+                         os.path.join(input_base, pattern))
 
     def _convert_split(self, input_base: str, pattern: str, names: List[str], buckets: Optional[List[int]],
                        split_config: example_gen_pb2.SplitConfig, examples: List[types.Artifact],
@@ -188,19 +224,21 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             total = buckets[-1] if buckets else 1
             shares = ([(b - a) / total for a, b in zip([0] + buckets[:-1], buckets, strict=True)] if buckets
                       else [1.0])
-            job = _ConvertJob(
+            # A multiple of the processes: each writes as many, of one size, so that Beam's
+            # workers downstream (as many as these) get equal shares of the files.
+            num_shards = [processes * math.ceil(math.ceil(num_rows * share / ROWS_PER_SHARD) / processes)
+                          for share in shares]
+            job = conversion.ConvertJob(
                 column_names=column_names, column_types=column_types, block_size=self.block_size, buckets=buckets,
                 missing_tokens=options.missing_tokens if options else None,
                 partition_feature_name=(split_config.partition_feature_name
                                         if buckets and split_config.HasField('partition_feature_name') else None),
                 split_uris=[artifact_utils.get_split_uri(examples, name) for name in names],
-                # A multiple of the processes: each writes as many, of one size, so that Beam's
-                # workers downstream (as many as these) get equal shares of the files.
-                num_shards=[processes * math.ceil(math.ceil(num_rows * share / ROWS_PER_SHARD) / processes)
-                            for share in shares],
+                num_shards=num_shards,
+                shard_rows=[math.ceil(num_rows * share / n) for share, n in zip(shares, num_shards, strict=True)],
                 slots=processes)
             if job.partition_feature_name:
-                _partition_keys(job.partition_feature_name, column_types)  # its errors before pass 2
+                conversion.partition_keys(job.partition_feature_name, column_types)  # its errors before pass 2
             rows = helpers.convert(job, sizes)
         if sum(rows) != num_rows:
             raise RuntimeError(f'Fast CSV ExampleGen read {num_rows} rows in pass 1 but wrote {sum(rows)}')
@@ -222,10 +260,8 @@ def processes_for(beam_pipeline_args: Sequence[str], sizes: Mapping[str, int], m
                   max_processes: int = MAX_PROCESSES) -> int:
     """Pass 2's processes: as many as Beam's DirectRunner runs workers (processes or threads), at most one
     per file (``sizes``: bytes by path) and ``max_processes``; one below ``min_bytes`` of CSV."""
-    options = PipelineOptions(list(beam_pipeline_args))
-    runner = options.view_as(StandardOptions).runner
-    direct = options.view_as(DirectOptions)
-    if (runner not in (None, 'DirectRunner') or direct.direct_running_mode not in PARALLEL_MODES
+    direct = PipelineOptions(list(beam_pipeline_args)).view_as(DirectOptions)
+    if (not runner_of(beam_pipeline_args).local or direct.direct_running_mode not in PARALLEL_MODES
             or len(sizes) < 2 or sum(sizes.values()) < min_bytes):
         return 1
     workers = direct.direct_num_workers or len(os.sched_getaffinity(0))
@@ -236,43 +272,21 @@ def _size(path: str) -> int:
     return tf.io.gfile.stat(path).length
 
 
-@dataclasses.dataclass(frozen=True)
-class _ConvertJob:
-    """What every process of pass 2 needs (picklable: it travels to the spawned ones)."""
-
-    column_names: List[str]
-    column_types: Dict[str, reader.ColumnType]
-    block_size: int
-    buckets: Optional[List[int]]
-    partition_feature_name: Optional[str]
-    split_uris: List[str]
-    num_shards: List[int]
-    slots: int
-    # CsvOptions' tokens where a schema typed the columns (blank cells are then missing too).
-    missing_tokens: Optional[Sequence[str]] = None
-
-
-def _convert_files(job: _ConvertJob, slot: int, files: Iterable[str]) -> List[int]:
+def _convert_files(job: conversion.ConvertJob, slot: int, files: Iterable[str]) -> List[int]:
     """Pass 2 over ``files`` into this slot's shards: rows written per split."""
-    writers = [_SplitWriter(uri, n, slot, job.slots) for uri, n in zip(job.split_uris, job.num_shards, strict=True)]
-    buckets = job.buckets
-    total = buckets[-1] if buckets else 1
-    keys_of = _partition_keys(job.partition_feature_name, job.column_types) if job.partition_feature_name else None
-    encoder = CanonicalExampleEncoder()
-    sha256 = hashlib.sha256
-    from_bytes = int.from_bytes
+    shard_rows = job.shard_rows or [ROWS_PER_SHARD] * len(job.split_uris)
+    writers = [_SplitWriter(uri, n, slot, job.slots, rows)
+               for uri, n, rows in zip(job.split_uris, job.num_shards, shard_rows, strict=True)]
     try:
         for path in files:
-            for batch in reader.iter_blocks(path, job.column_names, job.block_size):
-                records, single = encoder.encode(reader.feature_columns(batch, job.column_types, job.missing_tokens))
-                if buckets is None:
+            for records, splits in conversion.file_records(job, path):
+                if splits is None:
                     write = writers[0].write
                     for record in records:
                         write(record)
                     continue
-                keys = keys_of(single) if keys_of else records
-                for key, record in zip(keys, records, strict=True):
-                    writers[bisect.bisect(buckets, from_bytes(sha256(key).digest(), 'big') % total)].write(record)
+                for split, record in zip(splits, records, strict=True):
+                    writers[split].write(record)
     finally:
         for writer in writers:
             writer.close()
@@ -330,7 +344,7 @@ class _Helpers:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def convert(self, job: _ConvertJob, sizes: Mapping[str, int]) -> List[int]:
+    def convert(self, job: conversion.ConvertJob, sizes: Mapping[str, int]) -> List[int]:
         """Pass 2 of the files (``sizes``: bytes by path) over this process and the helpers: rows
         written per split."""
         if job.slots != len(self._processes) + 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from absl import logging
 from tfx import types
 
 # TFX's StatisticsGen executor (no tfx.v1 export): what this one extends; and the module it
@@ -20,6 +21,7 @@ from tfx.components.util import tfxio_utils
 from tfx_bsl.tfxio import tfxio as tfxio_module
 
 from components import fast_tfxio
+from components.beam_runners import remote_runner
 
 
 class _FastTfxioUtils:
@@ -40,7 +42,10 @@ class Executor(tfx_statistics_gen_executor.Executor):
            exec_properties: Dict[str, Any]) -> None:
         # TFX's Do() makes each split's TFXIO inline (``tfxio_utils.get_split_tfxio``), with no
         # hook for it: its module's name is pointed at ours for the call.
-        if fast_tfxio.beam_runner(self._beam_pipeline_args or []) is not None:
+        runner = remote_runner(self._beam_pipeline_args)
+        if runner is not None:
+            logging.info("FastStatisticsGen: TFX's executor runs (the Beam runner %s reads the examples).", runner)
             return super().Do(input_dict, output_dict, exec_properties)
+        logging.info("FastStatisticsGen: TFX's executor with the fast reader (the local DirectRunner).")
         with fast_tfxio.swapped(tfx_statistics_gen_executor, 'tfxio_utils', _FastTfxioUtils()):
             return super().Do(input_dict, output_dict, exec_properties)

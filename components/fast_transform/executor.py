@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from absl import logging
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import types
 
@@ -20,6 +21,7 @@ from tfx.proto import example_gen_pb2
 from tfx_bsl.tfxio import tfxio as tfxio_module
 
 from components import fast_tfxio
+from components.beam_runners import remote_runner
 
 
 class TransformProcessor(tfx_transform_executor.TransformProcessor):
@@ -40,7 +42,10 @@ class Executor(tfx_transform_executor.Executor):
            exec_properties: Dict[str, Any]) -> None:
         # TFX's Do() prepares everything, then runs the processor it names from its own module
         # (``TransformProcessor().Transform(...)``): the name is pointed at ours for the call.
-        if fast_tfxio.beam_runner(self._beam_pipeline_args or []) is not None:
+        runner = remote_runner(self._beam_pipeline_args)
+        if runner is not None:
+            logging.info("FastTransform: TFX's executor runs (the Beam runner %s reads the examples).", runner)
             return super().Do(input_dict, output_dict, exec_properties)
+        logging.info("FastTransform: TFX's executor with the fast reader (the local DirectRunner).")
         with fast_tfxio.swapped(tfx_transform_executor, 'TransformProcessor', TransformProcessor):
             return super().Do(input_dict, output_dict, exec_properties)

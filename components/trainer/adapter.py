@@ -150,8 +150,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     hooks: List[tf.compat.v1.train.SessionRunHook] = [steps]
     if run_config.is_chief:
         hooks.append(ProgressHook(ProgressMeter(fn_args.train_steps, batch_size)))
+    # In a cluster, each training task reads its own part of the training data (not the eval data).
+    shard = cluster.training_shard(run_config)
     train_spec = tf.estimator.TrainSpec(
-        input_fn(fn_args.train_files, batch_size, True), max_steps=fn_args.train_steps, hooks=hooks)
+        input_fn(fn_args.train_files, batch_size, True, shard=shard), max_steps=fn_args.train_steps, hooks=hooks)
     eval_spec = tf.estimator.EvalSpec(
         input_fn(fn_args.eval_files, eval_batch_size, False), steps=fn_args.eval_steps,
         start_delay_secs=0, throttle_secs=config.eval_throttle_secs)
@@ -179,11 +181,21 @@ def _batch_sizes(config: TrainerConfig) -> Tuple[int, int]:
     return config.batch_size, int(config.hparams.get('eval_batch_size', config.batch_size))
 
 
+def _shared_seed(fn_args: tfx.components.FnArgs, config: TrainerConfig) -> int | None:
+    """The shuffle seed: ``random_seed``, or, where it is None, one that every replica of this
+    execution derives alike from the ModelRun URI they share (split batches need one order)."""
+    if config.random_seed is not None:
+        return config.random_seed
+    return int(hashlib.sha256(fn_args.model_run_dir.encode()).hexdigest()[:8], 16)
+
+
 def _input_fn_factory(fn_args: tfx.components.FnArgs, config: TrainerConfig,
                       tf_transform_output: tft.TFTransformOutput, input_names: Sequence[str]) -> Callable:
-    def factory(files: List[str], size: int, shuffle: bool) -> Callable[[], tf.data.Dataset]:
+    def factory(files: List[str], size: int, shuffle: bool,
+                shard: Tuple[int, int] | None = None) -> Callable[[], tf.data.Dataset]:
+        seed = _shared_seed(fn_args, config) if shard else config.random_seed
         return make_input_fn(files, fn_args.data_accessor, tf_transform_output, config.task.transformed_label_key,
-                             input_names, size, shuffle=shuffle, seed=config.random_seed, raw=config.raw_examples)
+                             input_names, size, shuffle=shuffle, seed=seed, raw=config.raw_examples, shard=shard)
 
     return factory
 

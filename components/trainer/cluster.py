@@ -24,7 +24,7 @@ import contextlib
 import json
 import os
 import time
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import tensorflow as tf
 from absl import logging
@@ -53,6 +53,26 @@ def is_distributed(config: tf.estimator.RunConfig) -> bool:
 
 def task_name(config: tf.estimator.RunConfig) -> str:
     return f'{config.task_type}/{config.task_id}'
+
+
+def training_shard(config: tf.estimator.RunConfig) -> Optional[Tuple[int, int]]:
+    """``(index, count)`` of this task among the cluster's training tasks (chief first, then
+    the workers in order); None outside a cluster, for a lone trainer, a ps or an evaluator.
+
+    Every replica runs the same run_fn on the same files: without this, N training tasks
+    would compute their gradients on the same batches (see input_fn.make_input_fn).
+    """
+    if not is_distributed(config) or config.task_type not in ('chief', 'worker'):
+        return None
+    count = config.num_worker_replicas  # the chief plus the workers
+    if count < 2:
+        return None
+    chiefs = len(config.cluster_spec.as_dict().get('chief', []))
+    index = config.task_id + (chiefs if config.task_type == 'worker' else 0)
+    if not 0 <= index < count:
+        raise ValueError(f'task {task_name(config)} is not one of the {count} training tasks of '
+                         f'cluster {config.cluster_spec.as_dict()} (TF_CONFIG)')
+    return index, count
 
 
 def is_parameter_server(config: Optional[tf.estimator.RunConfig] = None) -> bool:

@@ -15,9 +15,12 @@ import json
 import multiprocessing
 import os
 import queue
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
-from typing import Counter, Dict, List
+from typing import Counter, Dict, List, Sequence
 
 import pytest
 import tensorflow as tf
@@ -27,9 +30,10 @@ from tfx import v1 as tfx
 
 # TFX's own CsvExampleGen executor, run as the reference; no public tfx.v1 name for it.
 from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
+from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 
-from components.fast_example_gen import Executor, FastCsvExampleGen, executor, reader
+from components.fast_example_gen import Executor, FastCsvExampleGen, conversion, executor, reader
 
 SPLITS = (('train', 2), ('eval', 1))
 
@@ -51,10 +55,15 @@ def exec_properties(input_base: Path, splits=SPLITS, partition_feature: str = ''
     }
 
 
-def run(executor_class, input_base: Path, out: Path, **kwargs) -> tfx.types.standard_artifacts.Examples:
+def run(executor_class, input_base: Path, out: Path, beam_args: Sequence[str] = (), custom_config=None,
+        **kwargs) -> tfx.types.standard_artifacts.Examples:
     examples = tfx.types.standard_artifacts.Examples()
     examples.uri = str(out)
-    executor_class().Do({}, {'examples': [examples]}, exec_properties(input_base, **kwargs))
+    properties = exec_properties(input_base, **kwargs)
+    if custom_config is not None:
+        properties['custom_config'] = json_format.MessageToJson(custom_config)
+    executor = executor_class(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(beam_args)))
+    executor.Do({}, {'examples': [examples]}, properties)
     return examples
 
 
@@ -149,11 +158,11 @@ def _taxi_in_files(taxi_csv: Path, folder: Path, parts: int) -> Path:
     return folder
 
 
-def _job(files, out: Path, slots: int) -> 'executor._ConvertJob':
+def _job(files, out: Path, slots: int) -> 'conversion.ConvertJob':
     """Pass 2's job for ``files`` as the executor makes it (hash buckets of SPLITS)."""
     columns = reader.check_same_header(files)
     types_, _ = reader.infer_column_types(files, columns, 1 << 20)
-    return executor._ConvertJob(column_names=columns, column_types=types_, block_size=1 << 20, buckets=[2, 3],
+    return conversion.ConvertJob(column_names=columns, column_types=types_, block_size=1 << 20, buckets=[2, 3],
                                 partition_feature_name=None, num_shards=[slots] * 2, slots=slots,
                                 split_uris=[str(out / f'Split-{split}') for split, _ in SPLITS])
 
@@ -358,3 +367,102 @@ def test_schema_types_and_missing_tokens(tmp_path):
     assert {k for k, _ in values['w']} == {'bytes_list'}
     # A column with no value at all still has the schema's type.
     assert {k for k, _ in values['e']} == {'float_list'} and all(v == [] for _, v in values['e'])
+
+
+# Beam's portable runner in this process (the FnAPI path of Flink, Spark and Dataflow Runner v2):
+# a runner other than the local DirectRunner that runs here.
+PORTABLE = ['--runner=PortableRunner', '--job_endpoint=embed', '--environment_type=LOOPBACK']
+
+
+def _awkward_options(data: Path):
+    """Taxi's CSV plus a file with NA tokens and padded cells; CsvOptions typing the number columns."""
+    from components.fast_example_gen.options import CsvOptions
+
+    header = (data / 'chicago_taxi.csv').read_text().splitlines()[0].split(',')
+    rows = [['NA' if i % 3 == 0 else '' if i % 3 == 1 else ' 1 ' for i in range(len(header))] for _ in range(20)]
+    (data / 'gaps.csv').write_text('\n'.join([','.join(header)] + [','.join(row) for row in rows]) + '\n')
+    types_, _ = reader.infer_column_types([str(data / 'chicago_taxi.csv')], header)
+    return CsvOptions(column_types=tuple((n, t.name) for n, t in types_.items() if t.name != 'UNKNOWN'),
+                      missing_tokens=('NA', 'N/A')).to_custom_config()
+
+
+def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv, caplog):
+    """With CsvOptions under a runner other than the local one, ExampleGen is a Beam job on that runner
+    (here the portable runner), writing the examples this process writes, in the same splits."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    shutil.copy(taxi_csv, data / 'chicago_taxi.csv')
+    config = _awkward_options(data)
+    local = run(Executor, data, tmp_path / 'local', custom_config=config)
+    with caplog.at_level('INFO'):
+        beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, custom_config=config)
+    assert 'a Beam job with our rows-to-examples rules runs on the Beam runner PortableRunner' in caplog.text
+    assert beam.split_names == local.split_names
+    for split, _ in SPLITS:
+        got = canonical(os.path.join(beam.uri, f'Split-{split}'))
+        assert sum(got.values()) > 4000 and got == canonical(os.path.join(local.uri, f'Split-{split}')), split
+
+
+def test_remote_runner_without_options_runs_csv_example_gen(tmp_path, caplog):
+    """Without CsvOptions a remote runner gets TFX's own CsvExampleGen executor: the examples this
+    process writes (tricky cells included)."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'a.csv').write_text(TRICKY_A, encoding='utf-8')
+    (data / 'b.csv').write_text(TRICKY_B, encoding='utf-8')
+    local = run(Executor, data, tmp_path / 'local', splits=(('train', 1), ('eval', 1)))
+    with caplog.at_level('INFO'):
+        beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, splits=(('train', 1), ('eval', 1)))
+    assert "TFX's CsvExampleGen executor runs on the Beam runner PortableRunner" in caplog.text
+    assert_same_output(beam, local)  # theirs first: the canonical bytes are ours
+
+
+_DATAFLOW_DRY_RUN = """
+import sys
+from pathlib import Path
+from absl import logging
+from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
+from components.fast_example_gen import Executor
+from tests.components.test_fast_example_gen import _awkward_options, run
+
+logging.set_verbosity(logging.INFO)
+pipelines = []
+
+class Recording(Executor):
+    def _make_beam_pipeline(self):
+        pipelines.append(super()._make_beam_pipeline())
+        return pipelines[-1]
+
+data, out = Path(sys.argv[1]), Path(sys.argv[2])
+args = ['--runner=DataflowRunner', '--project=tke-test-project', '--region=us-central1',
+        '--temp_location=gs://tke-test-bucket/tmp', '--staging_location=gs://tke-test-bucket/staging',
+        '--no_auth', '--dry_run=True']
+run(Recording, data, out / 'ours', beam_args=args, custom_config=_awkward_options(data))
+transforms = {t.unique_name for t in pipelines[0].to_runner_api().components.transforms.values()}
+print('DATAFLOW JOB', type(pipelines[0].result.job).__name__, sorted(t for t in transforms if '[' in t))
+run(Executor, data, out / 'theirs', beam_args=args)
+"""
+
+
+def test_dataflow_gets_the_job_and_nothing_is_converted_here(tmp_path, taxi_csv):
+    """Under the DataflowRunner (its dry run: the job is built for Dataflow, not sent) ExampleGen hands
+    the whole conversion to Dataflow, with or without CsvOptions: no example is written here. In a
+    network namespace holding only loopback: nothing may leave the machine."""
+    from tests.conftest import REPO_ROOT
+
+    data = tmp_path / 'data'
+    data.mkdir()
+    shutil.copy(taxi_csv, data / 'chicago_taxi.csv')
+    out = tmp_path / 'out'
+    script = tmp_path / 'dry_run.py'
+    script.write_text(_DATAFLOW_DRY_RUN)
+    command = f'ip link set lo up && exec {shlex.quote(sys.executable)} {script} {data} {out}'
+    done = subprocess.run(['unshare', '--map-root-user', '--net', 'sh', '-c', command], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, 'PYTHONPATH': str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "DATAFLOW JOB Job ['CheckRows[train+eval]', 'ColumnTypes[train+eval]'" in done.stdout, done.stdout
+    assert "'ToExamples[train+eval]', 'Write[train+eval][Split-eval]'" in done.stdout
+    assert "TFX's CsvExampleGen executor runs on the Beam runner DataflowRunner" in done.stderr
+    written = [str(p) for p in out.rglob('*') if p.is_file()]
+    assert written == [], written

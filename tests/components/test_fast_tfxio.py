@@ -70,12 +70,6 @@ def test_other_tfxios_are_left_as_they_are(pattern):
     assert fast_tfxio.faster(raw) is raw
 
 
-def test_only_the_local_runner_reads_fast():
-    assert fast_tfxio.beam_runner([]) is None
-    assert fast_tfxio.beam_runner(['--runner=DirectRunner', '--direct_running_mode=multi_threading']) is None
-    assert fast_tfxio.beam_runner(['--runner=DataflowRunner', '--project=p']) == 'DataflowRunner'
-
-
 def _write(path, records, gzipped):
     import tensorflow as tf
 

@@ -14,16 +14,22 @@ import pytest
 from tests.conftest import REPO_ROOT, CliRun
 
 IMAGE = 'europe-docker.pkg.dev/tke-project/pipelines/tke:1.0'
+# A user's Beam argument (tke --beam-arg), overriding one of ours: it must come after it.
+USER_BEAM_ARG = '--direct_num_workers=2'
 PIPELINE_ROOT = 'gs://tke-test-bucket/pipelines'
 PROJECT = 'tke-project'
 REGION = 'europe-west4'
 CLOUD_CONFIG = {
     'dataflow': {'project': PROJECT, 'region': REGION, 'temp_location': 'gs://tke-test-bucket/dataflow-tmp',
-                 'machine_type': 'n1-standard-4', 'max_num_workers': 8},
+                 'machine_type': 'n1-standard-4', 'num_workers': 2, 'max_num_workers': 8,
+                 'experiments': ['use_runner_v2', 'shuffle_mode=service'], 'extra_args': ['--no_use_public_ips']},
     'vertex_training': {'project': PROJECT, 'region': REGION,
-                        'chief': {'machine_type': 'n1-standard-8'},
+                        # A GPU chief: accelerators are per pool.
+                        'chief': {'machine_type': 'n1-standard-8', 'accelerator_type': 'NVIDIA_TESLA_T4',
+                                  'accelerator_count': 1},
                         'workers': {'machine_type': 'n1-standard-8', 'replica_count': 2},
-                        'parameter_servers': {'machine_type': 'n1-highmem-4', 'replica_count': 1}},
+                        'parameter_servers': {'machine_type': 'n1-highmem-4', 'replica_count': 1},
+                        'evaluator': {'machine_type': 'n1-standard-4'}},
     'vertex_endpoint': {'project': PROJECT, 'region': REGION, 'endpoint_name': 'tke-housing'},
 }
 
@@ -64,7 +70,7 @@ def kubeflow_spec(tmp_path_factory) -> Compiled:
     out = tmp_path_factory.mktemp('kubeflow')
     result = _ok(run_kfp_tke('compile', '--engine', 'kubeflow', '--recipe', 'housing', '--pipeline-root',
                              PIPELINE_ROOT, '--image', IMAGE, '--train-steps', '700', '--output',
-                             str(out / 'housing.yaml'), cwd=out))
+                             str(out / 'housing.yaml'), f'--beam-arg={USER_BEAM_ARG}', cwd=out))
     return Compiled(out / 'housing.yaml', result)
 
 
@@ -76,17 +82,18 @@ def vertex_dry_run(tmp_path_factory) -> Compiled:
                              '--region', REGION, '--pipeline-root', PIPELINE_ROOT, '--image', IMAGE,
                              '--service-account', f'runner@{PROJECT}.iam.gserviceaccount.com',
                              '--parameter', 'train-args={"num_steps": 50}', '--output', str(out / 'housing.json'),
-                             '--dry-run', cwd=out))
+                             f'--beam-arg={USER_BEAM_ARG}', '--dry-run', cwd=out))
     return Compiled(out / 'housing.json', result)
 
 
 @pytest.fixture(scope='session')
 def vertex_scale_out_spec(tmp_path_factory) -> Compiled:
-    """Vertex JSON with Dataflow, Vertex AI Training (chief + 2 workers + 1 ps), an endpoint, the canned baseline."""
+    """Vertex JSON with Dataflow, Vertex AI Training (a GPU chief + 2 workers + 1 ps + an evaluator), an endpoint,
+    the canned baseline."""
     out = tmp_path_factory.mktemp('vertex-scale-out')
     (out / 'cloud.json').write_text(json.dumps(CLOUD_CONFIG))
     result = _ok(run_kfp_tke('compile', '--engine', 'vertex', '--recipe', 'taxi', '--pipeline-root', PIPELINE_ROOT,
                              '--image', IMAGE, '--cloud-config', str(out / 'cloud.json'), '--no-cache',
-                             '--canned-baseline',
+                             '--canned-baseline', '--beam-arg=--max_num_workers=16',
                              '--output', str(out / 'taxi.json'), cwd=out))
     return Compiled(out / 'taxi.json', result)

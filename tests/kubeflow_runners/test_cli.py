@@ -56,6 +56,25 @@ def test_compile_refuses_paths_of_this_machine(tmp_path):
     assert "is a path of this machine, which the pipeline's pods do not have" in result.stderr
 
 
+@pytest.mark.parametrize('verb, args, message', [
+    ('compile', ['--beam-arg=--runner=Dataflw'], '--beam-arg: --runner=Dataflw: not a Beam runner'),
+    ('compile', ['--beam-arg=--temp_location'], "--beam-arg '--temp_location': Beam refuses it (argument "
+                                                '--temp_location: expected one argument); write --temp_location=VALUE'),
+    ('submit', ['--beam-arg=num_workers=3'], "--beam-arg 'num_workers=3': a Beam argument is --name=value"),
+    ('compile', ['--cloud-config', '{cloud}'], 'dataflow: missing dataflow.temp_location (required keys: project, '
+                                                'region, temp_location)'),
+])
+def test_bad_beam_input_is_refused_before_compiling(tmp_path, verb, args, message):
+    cloud = tmp_path / 'cloud.json'
+    cloud.write_text(json.dumps({'dataflow': {'project': PROJECT, 'region': REGION}}))
+    where = ['--project', PROJECT, '--region', REGION] if verb == 'submit' else []
+    result = run_tke(verb, '--engine', 'vertex', *where, '--pipeline-root', PIPELINE_ROOT, '--image', IMAGE,
+                     '--output', str(tmp_path / 'spec.json'), *[a.format(cloud=cloud) for a in args])
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / 'spec.json').exists()
+
+
 def test_main_environment_points_to_the_compile_environment():
     if importlib.util.find_spec('kfp') is not None:
         pytest.skip('this environment has kfp: nothing to point to')

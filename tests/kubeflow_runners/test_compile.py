@@ -18,7 +18,7 @@ from components.recipes import get_recipe
 from kubeflow_runners.compile import IMAGE_SITE, image_wheel
 from pipelines.config import TRAINER_RUN_FN
 from tests.conftest import REPO_ROOT
-from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, REGION, kfp_venv
+from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, REGION, USER_BEAM_ARG, kfp_venv
 
 # The edges we wire (others may exist, e.g. an optional second Trainer): node -> its upstream nodes.
 EDGES = {
@@ -32,6 +32,12 @@ EDGES = {
 }
 BEAM_COMPONENTS = ('CsvExampleGen', 'StatisticsGen', 'Transform', 'Evaluator')
 HOUSING = get_recipe('housing')
+
+
+def assert_user_beam_arg_last(args, where: str) -> None:
+    """tke --beam-arg comes after the package's own value of the same option: Beam takes the last."""
+    assert args[-1] == USER_BEAM_ARG, where
+    assert args.index('--direct_num_workers=1') < args.index(USER_BEAM_ARG), where
 
 
 # --- KFP v1 -----------------------------------------------------------------------------------
@@ -92,6 +98,7 @@ def test_kubeflow_v1_image_code_paths_beam_args_and_cache(kubeflow_spec):
     for node_id in BEAM_COMPONENTS:
         args = nodes[node_id]['executor']['beamPipelineArgs']
         assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(args), node_id
+        assert_user_beam_arg_last(args, node_id)
     assert 'beamPipelineArgs' not in nodes['Trainer']['executor']
 
 
@@ -154,6 +161,7 @@ def test_vertex_image_code_paths_beam_args_and_cache(vertex_dry_run):
         f'{IMAGE_SITE}/components/recipes/housing/schema.pbtxt'
     for name in BEAM_COMPONENTS:
         assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(containers[name]['args'])
+        assert_user_beam_arg_last(containers[name]['args'], name)
 
 
 def test_vertex_runtime_parameters(vertex_dry_run):
@@ -178,7 +186,11 @@ def test_vertex_scale_out(vertex_scale_out_spec):
         args = containers[name]['args']
         assert {'--runner=DataflowRunner', '--project=tke-project', f'--region={REGION}',
                 '--temp_location=gs://tke-test-bucket/dataflow-tmp', f'--sdk_container_image={IMAGE}',
-                '--machine_type=n1-standard-4', '--max_num_workers=8'} <= set(args), name
+                '--machine_type=n1-standard-4', '--num_workers=2', '--max_num_workers=8',
+                '--experiments=use_runner_v2', '--experiments=shuffle_mode=service',
+                '--no_use_public_ips'} <= set(args), name
+        # The cloud config's extra_args after its keys, and tke's --beam-arg after all of them.
+        assert args[-2:] == ['--no_use_public_ips', '--max_num_workers=16'], name
         assert not any(a.startswith(('--direct_running_mode', '--setup_file', '--extra_package')) for a in args), name
     trainer_args = containers['Trainer']['args']
     assert _arg(trainer_args, '--executor_class_path') == \
@@ -187,8 +199,14 @@ def test_vertex_scale_out(vertex_scale_out_spec):
     assert custom['tke_trainer']['name'] == 'taxi' and custom['tke_trainer']['task']['label_key'] == 'tips'
     assert custom['ai_platform_enable_vertex'] is True and custom['ai_platform_vertex_region'] == REGION
     pools = custom['ai_platform_training_args']['job_spec']['worker_pool_specs']
-    assert [p['replica_count'] for p in pools] == [1, 2, 1]  # chief, workers, parameter servers
-    assert [p['machine_spec']['machine_type'] for p in pools] == ['n1-standard-8', 'n1-standard-8', 'n1-highmem-4']
+    # Vertex's pools 0-3: chief, workers, parameter servers, evaluator (TF_CONFIG task types in that order).
+    assert [p['replica_count'] for p in pools] == [1, 2, 1, 1]
+    assert [p['machine_spec']['machine_type'] for p in pools] == [
+        'n1-standard-8', 'n1-standard-8', 'n1-highmem-4', 'n1-standard-4']
+    # The GPU chief: its accelerator type and count, on the chief's pool only.
+    assert pools[0]['machine_spec'] == {'machine_type': 'n1-standard-8', 'accelerator_type': 'NVIDIA_TESLA_T4',
+                                        'accelerator_count': 1}
+    assert not any('accelerator_type' in p['machine_spec'] for p in pools[1:])
     assert {p['container_spec']['image_uri'] for p in pools} == {IMAGE}
     assert _arg(containers['Pusher']['args'], '--executor_class_path') == \
         'tfx.extensions.google_cloud_ai_platform.pusher.executor.Executor'

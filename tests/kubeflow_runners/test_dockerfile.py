@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import shlex
+import subprocess
+import sys
+from importlib.metadata import requires
 from pathlib import Path
 from typing import List, Tuple
+
+from packaging.requirements import Requirement
 
 from kubeflow_runners.compile import IMAGE_PROJECT_ROOT, IMAGE_SITE, IMAGE_WHEEL_DIR, image_wheel
 from kubeflow_runners.image_check import FIXED_PATHS, MODULES, import_dotted, problems
 from tests.conftest import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / 'Dockerfile'
+BEAM_BOOT = '/opt/apache/beam/boot'
+# The apache-beam of each base image (tensorflow/tfx:<TFX version>), which no file here records:
+# TFX's image build (tfx/tools/docker/build_docker_image.sh at v1.15.1) installs TFX with the
+# newest apache-beam its range allows and copies the boot of that same Beam version from
+# apache/beam_python3.10_sdk. TFX 1.15.1 was tagged 2024-05-13, when 2.56.0 (2024-05-01,
+# until 2.57.0 on 2024-06-26) was the newest. The Dockerfile's build checks it for real.
+BASE_IMAGE_BEAM = {'1.15.1': '2.56.0'}
 
 
 def instructions() -> List[Tuple[str, str]]:
@@ -93,3 +106,42 @@ def test_the_image_check_names_a_recipe_that_does_not_import(tmp_path):
 def test_package_list_ships_the_runners():
     assert '"kubeflow_runners*"' in (REPO_ROOT / 'pyproject.toml').read_text()
     assert Path(REPO_ROOT / 'kubeflow_runners' / '__init__.py').exists()
+
+
+def test_the_beam_boot_stays_the_entrypoint():
+    """Dataflow's custom-container contract: the container starts the Beam SDK harness's boot."""
+    entrypoints = [args for op, args in instructions() if op == 'ENTRYPOINT']
+    # None: the base image's, which is the boot; else the last one, in exec form (a shell form
+    # would run it under /bin/sh -c, which drops the arguments Dataflow passes it).
+    assert not entrypoints or json.loads(entrypoints[-1]) == [BEAM_BOOT], entrypoints
+
+
+def _beam_check() -> Tuple[int, str]:
+    """The RUN that compares the base image's apache-beam with the lock's, and its Python code."""
+    runs = [args for op, args in instructions() if op == 'RUN']
+    (index,) = [i for i, args in enumerate(runs) if 'apache_beam' in args and BEAM_BOOT in args]
+    words = shlex.split(runs[index])
+    assert words[:3] == ['test', '-x', BEAM_BOOT] and words[3:6] == ['&&', 'python', '-c'], words
+    install = [i for i, args in enumerate(runs) if '-r requirements.lock' in args]
+    assert install and index < install[0], 'the check must see the base image\'s Beam, before the lock replaces it'
+    return index, words[6]
+
+
+def test_the_lock_pins_the_beam_of_the_base_image():
+    tfx, beam = lock_pin('tfx'), lock_pin('apache-beam')
+    assert beam == BASE_IMAGE_BEAM[tfx]
+    # TFX's own dependency metadata allows it (a range: the image's version is not in it).
+    (beam_requirement,) = [Requirement(r) for r in requires('tfx') if Requirement(r).name == 'apache-beam']
+    assert beam_requirement.specifier.contains(beam), beam_requirement
+
+
+def test_the_image_build_checks_its_beam_against_the_lock(tmp_path):
+    _, code = _beam_check()
+    lock = (REPO_ROOT / 'requirements.lock').read_text()
+    # Run here, where apache-beam is the lock's: it passes; against another pin it fails the build.
+    (tmp_path / 'requirements.lock').write_text(lock)
+    assert subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True).returncode == 0
+    (tmp_path / 'requirements.lock').write_text(lock.replace('\napache-beam==', '\napache-beam==0.0.'))
+    failed = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert f'the base image has apache-beam {lock_pin("apache-beam")}, the lock pins 0.0.' in failed.stderr

@@ -7,9 +7,11 @@ import json
 import pytest
 from tfx import v1 as tfx
 
-from kubeflow_runners.compile import IMAGE_SITE, CompileConfig, in_pod_beam_args, pipeline_config
+from components.recipes import get_recipe
+from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
+from kubeflow_runners.compile import IMAGE_SITE, CompileConfig, image_wheel, in_pod_beam_args, pipeline_config
 from kubeflow_runners.runner_env import config_from_env
-from pipelines.cloud import CloudConfig
+from pipelines.cloud import CloudConfig, DataflowConfig, VertexTrainingConfig, WorkerPoolConfig
 from pipelines.config import PipelineConfig
 from pipelines.pipeline import check_fail_closed, create_pipeline
 from tests.kubeflow_runners.conftest import CLOUD_CONFIG, IMAGE, PIPELINE_ROOT
@@ -65,7 +67,9 @@ def test_scale_out_picks_the_extension_components_and_dataflow():
     assert custom['tke_trainer']['task']['label_key'] == 'medv'  # ours, beside the extension's keys
     assert custom[EXTENSIONS.ENABLE_VERTEX_KEY] is True
     pools = custom[EXTENSIONS.TRAINING_ARGS_KEY]['job_spec']['worker_pool_specs']
-    assert [p['replica_count'] for p in pools] == [1, 2, 1]
+    assert [p['replica_count'] for p in pools] == [1, 2, 1, 1]  # chief, workers, parameter servers, evaluator
+    assert pools[0]['machine_spec']['accelerator_type'] == 'NVIDIA_TESLA_T4'
+    assert pools[0]['machine_spec']['accelerator_count'] == 1
     serving = pusher.exec_properties['custom_config']
     serving = json.loads(serving) if isinstance(serving, str) else serving
     assert serving[EXTENSIONS.SERVING_ARGS_KEY]['endpoint_name'] == 'tke-housing'
@@ -89,7 +93,21 @@ def test_local_pipeline_is_unchanged_by_default(tmp_path):
     (lambda c: c['vertex_training'].pop('workers'), 'parameter_servers needs vertex_training.workers'),
     (lambda c: c['dataflow'].update(temp_location='/tmp/x'), 'must be a gs:// URI'),
     (lambda c: c['dataflow'].update(zone='x'), r"unknown keys in dataflow: \['zone'\]"),
+    (lambda c: c['dataflow'].pop('temp_location'), r'dataflow: missing dataflow.temp_location \(required keys: '
+                                                    r'project, region, temp_location\)'),
+    (lambda c: c['dataflow'].update(num_workers=0), 'dataflow.num_workers must be an integer of at least 1'),
+    (lambda c: c['dataflow'].update(num_workers=9), r'dataflow.num_workers \(9\) exceeds dataflow.max_num_workers'),
+    (lambda c: c['dataflow'].update(experiments='use_runner_v2'), 'dataflow.experiments must be a list'),
+    (lambda c: c['dataflow'].update(experiments=['--use_runner_v2']), "dataflow.experiments: each is an experiment"),
+    (lambda c: c['dataflow'].update(extra_args=['worker_zone=a']), "dataflow.extra_args 'worker_zone=a': a Beam "),
+    (lambda c: c['dataflow'].update(extra_args=['--worker_zone']), "dataflow.extra_args '--worker_zone': Beam "
+                                                                   "refuses it"),
     (lambda c: c['vertex_training']['chief'].update(replica_count=2), 'chief.replica_count must be 1'),
+    (lambda c: c['vertex_training'].pop('parameter_servers'),
+     'evaluator needs vertex_training.workers and vertex_training.parameter_servers'),
+    (lambda c: c['vertex_training']['evaluator'].update(replica_count=2), 'evaluator.replica_count must be 1'),
+    (lambda c: c['vertex_training']['evaluator'].update(gpus=1),
+     r"unknown keys in vertex_training.evaluator: \['gpus'\]"),
     (lambda c: c['vertex_endpoint'].pop('endpoint_name'), 'vertex_endpoint: .*endpoint_name'),
     (lambda c: c.pop('image'), 'set cloud.image'),
 ])
@@ -125,3 +143,70 @@ def test_runner_files_read_their_settings_from_the_environment():
         config_from_env('vertex', {})
     with pytest.raises(ValueError, match='TKE_TRAIN_STEPS must be an integer'):
         config_from_env('vertex', {**env, 'TKE_TRAIN_STEPS': 'many'})
+
+
+def test_every_dataflow_key_is_the_beam_option_of_its_name():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    keys = dict(project='p', region='europe-west4', temp_location='gs://b/tmp', machine_type='n2-standard-8',
+                num_workers=4, max_num_workers=40, disk_size_gb=100, service_account_email='sa@p.iam',
+                subnetwork='regions/europe-west4/subnetworks/s', experiments=['use_runner_v2', 'min_num_workers=2'])
+    args = DataflowConfig(**keys, extra_args=['--no_use_public_ips', '--num_workers=5']).beam_pipeline_args(IMAGE)
+    assert args.count('--experiments=use_runner_v2') == 1 and '--experiments=min_num_workers=2' in args
+    assert args[-2:] == ['--no_use_public_ips', '--num_workers=5']  # extra_args last: they win
+    options = PipelineOptions(args).get_all_options()
+    assert {k: options[k] for k in keys} == {**keys, 'num_workers': 5}
+    assert (options['runner'], options['sdk_container_image'], options['use_public_ips']) == (
+        'DataflowRunner', IMAGE, False)
+
+
+def test_beam_arg_comes_after_ours_and_dataflow_s():
+    user = ['--runner=PortableRunner', '--job_endpoint=localhost:8099']
+    config = pipeline_config(_compile_config(extra_beam_args=user))
+    # Another runner named: the DirectRunner's settings go, the image's wheel stays for its workers.
+    assert config.beam_pipeline_args == [f'--extra_package={image_wheel()}']
+    assert create_pipeline(config).beam_pipeline_args == [f'--extra_package={image_wheel()}', *user]
+    own_image = pipeline_config(_compile_config(extra_beam_args=[*user, '--sdk_container_image=mine']))
+    assert own_image.beam_pipeline_args == []
+    cloud = CloudConfig.from_dict({**CLOUD_CONFIG, 'image': IMAGE})
+    pipeline = create_pipeline(pipeline_config(_compile_config(cloud=cloud, extra_beam_args=['--max_num_workers=2'])))
+    args = pipeline.beam_pipeline_args
+    assert args[0] == '--runner=DataflowRunner' and args[-1] == '--max_num_workers=2'
+    assert args.index('--max_num_workers=8') < args.index('--max_num_workers=2')
+    for component in pipeline.components:
+        if hasattr(component.executor_spec, 'beam_pipeline_args'):
+            assert component.executor_spec.beam_pipeline_args[-1] == '--max_num_workers=2', component.id
+
+
+def test_bad_beam_args_are_refused_by_the_compile_config():
+    with pytest.raises(ValueError, match='--beam-arg: --runner=Spork: not a Beam runner'):
+        _compile_config(extra_beam_args=['--runner=Spork'])
+    with pytest.raises(ValueError, match="--beam-arg 'job_endpoint=embed': a Beam argument is --name=value"):
+        _compile_config(extra_beam_args=['job_endpoint=embed'])
+
+
+def _vertex_training(**pools) -> CloudConfig:
+    return CloudConfig(image=IMAGE, vertex_training=VertexTrainingConfig(
+        project='p', region='r', chief=WorkerPoolConfig(accelerator_type='NVIDIA_TESLA_T4', accelerator_count=1),
+        **pools))
+
+
+@pytest.mark.parametrize('mode', [KERAS_FIT_MODE, KERAS_FILE_MODE])
+@pytest.mark.parametrize('pools, named', [
+    (dict(workers=WorkerPoolConfig(replica_count=2)), 'vertex_training.workers'),
+    (dict(workers=WorkerPoolConfig(), parameter_servers=WorkerPoolConfig()),
+     'vertex_training.workers and vertex_training.parameter_servers'),
+    (dict(workers=WorkerPoolConfig(), parameter_servers=WorkerPoolConfig(), evaluator=WorkerPoolConfig()),
+     'vertex_training.workers and vertex_training.parameter_servers and vertex_training.evaluator'),
+])
+def test_keras_only_modes_with_pools_beside_the_chief_are_refused(mode, pools, named, tmp_path):
+    settings = dict(mode=mode)
+    if mode == KERAS_FILE_MODE:
+        settings['keras_model_path'] = str(tmp_path / 'model.h5')
+    trainer = get_recipe('housing').trainer_config(**settings)
+    with pytest.raises(ValueError, match=f"Trainer mode '{mode}' runs on the chief alone, so {named} would only"):
+        _compile_config(trainer=trainer, cloud=_vertex_training(**pools))
+    # A chief alone (a GPU one here) is fine for it, and every pool is fine for the Estimator modes.
+    _compile_config(trainer=trainer, cloud=_vertex_training())
+    _compile_config(cloud=_vertex_training(**pools))
+    _compile_config(trainer=get_recipe('housing').trainer_config(mode=CANNED_MODE), cloud=_vertex_training(**pools))

@@ -6,10 +6,13 @@ import io
 import logging
 import os
 
+import pytest
+
 from components.recipes.registry import recipe_names
 from components.trainer.progress import RECORD_ATTR as PROGRESS_RECORD_ATTR
 from components.trainer.progress import Progress
 from pipelines import cli
+from pipelines.local_runner import beam_args
 from tests.conftest import run_tke
 
 
@@ -122,3 +125,29 @@ def test_read_only_commands_refuse_a_folder_that_is_no_run_directory(tmp_path):
         result = run_tke(command, str(tmp_path))
         assert result.returncode == 2
         assert f'{tmp_path} is not a run directory' in result.stderr
+
+
+def test_the_run_names_the_beam_runner_it_uses():
+    assert cli.beam_line(beam_args('in_memory', 1)) == 'DirectRunner (in_memory, 1 worker(s))'
+    assert cli.beam_line(beam_args('multi_threading', 1)) == 'DirectRunner (multi_threading, a worker per core)'
+    # A user's --runner, in any of Beam's spellings, and the DirectRunner's settings left out.
+    portable = ['--runner=portable', '--job_endpoint=embed']
+    assert cli.beam_line(beam_args('auto', 1, portable) + portable) == 'PortableRunner'
+    dataflow = ['--runner=DataflowRunner', '--project=p', '--region=r', '--temp_location=gs://b/t']
+    assert cli.beam_line(beam_args('auto', 1, dataflow) + dataflow) == 'DataflowRunner'
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--beam-arg=--runner=NoSuchRunner'], '--beam-arg: --runner=NoSuchRunner: not a Beam runner'),
+    (['--beam-arg=--runner'], "--beam-arg '--runner': Beam refuses it (argument --runner: expected one argument); "
+                              'write --runner=VALUE'),
+    (['--beam-arg=runner=DirectRunner'], "--beam-arg 'runner=DirectRunner': a Beam argument is --name=value"),
+    (['--beam-arg', '--runner=DirectRunner'], 'argument --beam-arg: expected one argument'),  # argparse: write "="
+    (['--beam-arg=--runner=flink', '--beam-mode', 'multi_threading'],
+     '--beam-mode multi_threading is a mode of the local DirectRunner; --beam-arg names --runner=flink (FlinkRunner)'),
+])
+def test_bad_beam_args_are_refused_before_anything_runs(tmp_path, args, message):
+    result = run_tke('run', '--recipe', 'housing', '--output', str(tmp_path / 'run'), *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / 'run').exists()

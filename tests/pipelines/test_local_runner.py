@@ -65,3 +65,64 @@ def test_a_second_run_into_a_busy_directory_is_refused(tmp_path):
                 pass
     with run_lock(paths):  # released again
         pass
+
+
+PORTABLE = ['--runner=PortableRunner', '--job_endpoint=embed', '--environment_type=LOOPBACK']
+DATAFLOW = ['--runner=dataflow', '--project=p', '--region=europe-west4', '--temp_location=gs://b/tmp']
+
+
+def test_beam_args_leave_a_remote_runner_its_own_settings():
+    # The DirectRunner's mode only where the runner is the local one, spelled as Beam allows.
+    for local in ([], ['--runner=direct'], ['--runner=SwitchingDirectRunner'], ['--runner=DataflowRunner',
+                                                                               '--runner=DirectRunner']):
+        assert '--direct_running_mode=multi_processing' in beam_args('multi_processing', 1, local), local
+    for remote in (PORTABLE, DATAFLOW, ['--runner=apache_beam.runners.portability.flink_runner.FlinkRunner']):
+        assert not any(a.startswith('--direct_') for a in beam_args('auto', PARALLEL_MIN_BYTES, remote)), remote
+    # A container image (or packages) of the user's own: ours would only add a staged sdist.
+    assert not any(a.startswith('--setup_file') for a in beam_args('auto', 1, [*DATAFLOW, '--sdk_container_image=i']))
+    assert f'--setup_file={source_setup_file()}' in beam_args('auto', 1, DATAFLOW)
+
+
+def _beam_components(pipeline):
+    """Component id -> the Beam arguments its executor gets (TFX puts the pipeline's first)."""
+    return {c.id: list(c.executor_spec.beam_pipeline_args) for c in pipeline.components
+            if hasattr(c.executor_spec, 'beam_pipeline_args')}
+
+
+def test_beam_arg_reaches_every_beam_component_after_ours(tmp_path):
+    from pipelines.pipeline import create_pipeline
+
+    config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), canned_baseline=True,
+                                          extra_beam_args=['--direct_num_workers=3', '--save_main_session']))
+    components = _beam_components(create_pipeline(config))
+    assert set(components) == {'CsvExampleGen', 'StatisticsGen', 'Transform', 'Evaluator', 'CannedComparison'}
+    for node, args in components.items():
+        # Ours first (the DirectRunner's, here 1 worker), the user's last: Beam takes the last one.
+        assert args[-2:] == ['--direct_num_workers=3', '--save_main_session'], node
+        assert args.index('--direct_num_workers=1') < args.index('--direct_num_workers=3'), node
+
+
+def test_a_remote_runner_gets_no_direct_runner_settings(tmp_path):
+    from pipelines.pipeline import create_pipeline
+
+    config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), extra_beam_args=PORTABLE))
+    assert config.runner.name == 'PortableRunner' and not config.runner.local
+    for node, args in _beam_components(create_pipeline(config)).items():
+        assert args[-3:] == PORTABLE, node
+        assert not any(a.startswith('--direct_') for a in args), node
+
+
+@pytest.mark.parametrize('extra, beam_mode, message', [
+    (['runner=DataflowRunner'], 'auto', r"--beam-arg 'runner=DataflowRunner': a Beam argument is --name=value"),
+    (['--runner'], 'auto', r"--beam-arg '--runner': Beam refuses it .*expected one argument.*--runner=VALUE"),
+    (['--experiments', 'use_runner_v2'], 'auto', r"--beam-arg '--experiments': .*--experiments=VALUE"),
+    (['--no_such_switch'], 'auto', r"--beam-arg '--no_such_switch': not a switch Beam knows"),
+    (['--save_main_session=true'], 'auto', r"--beam-arg '--save_main_session=true': Beam refuses it"),
+    (['--runner=Dataflo'], 'auto', r'--beam-arg: --runner=Dataflo: not a Beam runner'),
+    (PORTABLE, 'multi_processing', r'--beam-mode multi_processing is a mode of the local DirectRunner'),
+])
+def test_bad_beam_args_fail_before_the_data_is_read(tmp_path, extra, beam_mode, message):
+    with pytest.raises(ValueError, match=message):
+        # No such data folder: the Beam arguments are refused before it is looked at.
+        prepare(LocalRunConfig(recipe='housing', data_dir=str(tmp_path / 'none'), output_dir=str(tmp_path),
+                               beam_mode=beam_mode, extra_beam_args=extra))

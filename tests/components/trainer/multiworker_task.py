@@ -9,22 +9,30 @@ On Vertex AI every replica gets the same Model artifact URI; here each task gets
 the test can see who exported. The executor's check after run_fn (``run_fn failed to generate
 model`` when the Model artifact has no serving model) is made against the chief's, which is
 the one a replica on Vertex AI would look at.
+
+With ``record_reads`` in the spec, the task writes what its training input_fn yields (after
+any sharding) to that file, one JSON line per batch: row ids (``row_ids``) and the columns
+they hash. The wrapper lives here, in the test's process only: run_fn itself has no hook.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging as pylogging
 import sys
-from typing import Any, Dict
+import threading
+from typing import Any, Callable, Dict, List, Sequence
 
+import numpy as np
+import tensorflow as tf
 from absl import logging
 from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer executor does
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.recipes import get_recipe
-from components.trainer import run_fn
+from components.trainer import adapter, run_fn
 
 
 def task_fn_args(spec: Dict[str, Any]) -> fn_args_utils.FnArgs:
@@ -45,12 +53,51 @@ def task_fn_args(spec: Dict[str, Any]) -> fn_args_utils.FnArgs:
     return fn_args
 
 
+def row_ids(columns: Sequence[np.ndarray]) -> List[str]:
+    """One id per row of a batch: a hash of the row's values in every column (features, label)."""
+    rows = len(columns[0])
+    return [hashlib.sha1(b''.join(np.asarray(c[i], np.float64).tobytes() for c in columns)).hexdigest()[:16]
+            for i in range(rows)]
+
+
+def record_training_reads(path: str) -> None:
+    """Wraps run_fn's make_input_fn so that the training input_fn logs the rows it yields."""
+    original: Callable = adapter.make_input_fn
+    lock = threading.Lock()
+
+    def write(names: Sequence[str], *columns: tf.Tensor) -> np.int64:
+        line = json.dumps({'columns': list(names), 'ids': row_ids([c.numpy() for c in columns])})
+        with lock, open(path, 'a') as f:
+            f.write(line + '\n')
+        return np.int64(0)
+
+    def recorded(dataset: tf.data.Dataset) -> tf.data.Dataset:
+        def record(features: Dict[str, tf.Tensor], label: tf.Tensor):
+            names = sorted(features)
+            done = tf.py_function(lambda *cols: write([*names, 'label'], *cols),
+                                  [features[k] for k in names] + [label], Tout=tf.int64)
+            with tf.control_dependencies([done]):
+                return {k: tf.identity(v) for k, v in features.items()}, tf.identity(label)
+
+        return dataset.map(record)
+
+    def make_input_fn(*args: Any, **kwargs: Any) -> Callable[[], tf.data.Dataset]:
+        input_fn = original(*args, **kwargs)
+        if not kwargs.get('shuffle', True):  # evaluation input: not what training read
+            return input_fn
+        return lambda: recorded(input_fn())
+
+    adapter.make_input_fn = make_input_fn
+
+
 def main(spec_path: str) -> None:
     with open(spec_path) as f:
         spec = json.load(f)
     logging.set_verbosity(logging.INFO)
     pylogging.basicConfig(level=pylogging.INFO, format='%(asctime)s %(name)s %(levelname)s %(message)s',
                           force=True)
+    if spec.get('record_reads'):
+        record_training_reads(spec['record_reads'])
     run_fn(task_fn_args(spec))
     # GenericExecutor.Do's own check, right after run_fn returns on this replica.
     if not fileio.exists(f'{spec["executor_model_dir"]}/Format-Serving'):

@@ -1,11 +1,13 @@
 """input_fns: raw examples with the transform graph applied give the batches that
-Transform's materialized examples give, in an Estimator's graph and in eager Keras."""
+Transform's materialized examples give, in an Estimator's graph and in eager Keras; the
+training tasks of a cluster read different parts of a split, by files or by batches."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import numpy as np
 import pytest
@@ -13,8 +15,9 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.recipes import get_recipe
-from components.trainer.input_fn import make_input_fn
+from components.trainer.input_fn import make_input_fn, shard_files
 from tests.components.trainer.fn_args import trainer_fn_args
+from tests.components.trainer.multiworker_task import row_ids
 
 HOUSING = get_recipe('housing')
 BATCH = 16
@@ -68,3 +71,52 @@ def test_raw_examples_transformed_eagerly_for_keras_fit_equal_the_materialized_o
 def test_the_materialized_input_fn_keeps_only_the_model_inputs(housing_trainer_inputs):
     features, _ = next(iter(_input_fn(housing_trainer_inputs, raw=False)()))
     assert HOUSING.task_spec.transformed_label_key not in features
+
+
+def _split_in_files(inputs: Dict[str, str], work: Path, files: int) -> Dict[str, str]:
+    """The same Transform output with its training split written as ``files`` files."""
+    records = list(tf.data.TFRecordDataset(tf.io.gfile.glob(f'{inputs["examples_uri"]}/Split-train/*'),
+                                           compression_type='GZIP').as_numpy_iterator())
+    (work / 'Split-train').mkdir(parents=True)
+    for i in range(files):
+        with tf.io.TFRecordWriter(str(work / 'Split-train' / f'data-{i:05d}-of-{files:05d}.gz'), 'GZIP') as w:
+            for record in records[i::files]:
+                w.write(record)
+    shutil.copytree(Path(inputs['examples_uri']) / 'Split-eval', work / 'Split-eval')
+    return {**inputs, 'examples_uri': str(work)}
+
+
+def _rows_read(inputs: Dict[str, str], shard: Optional[Tuple[int, int]], batches: int) -> List[Set[str]]:
+    """Row ids of the first ``batches`` batches a training input_fn yields, batch by batch."""
+    fn_args = trainer_fn_args(inputs, Path(tempfile.mkdtemp()), 1, HOUSING.trainer_config())
+    tft_output = tft.TFTransformOutput(inputs['transform_graph_uri'])
+    keys = sorted(k for k in tft_output.transformed_feature_spec() if k != HOUSING.task_spec.transformed_label_key)
+    input_fn = make_input_fn(fn_args.train_files, fn_args.data_accessor, tft_output,
+                             HOUSING.task_spec.transformed_label_key, keys, BATCH, shuffle=True, seed=42,
+                             shard=shard)
+    return [set(row_ids([features[k].numpy() for k in keys] + [label.numpy()]))
+            for features, label in input_fn().take(batches)]
+
+
+@pytest.mark.parametrize('files', [1, 4])
+def test_training_tasks_read_disjoint_parts_that_cover_the_split(housing_trainer_inputs, tmp_path, files):
+    """4 files, 2 tasks: 2 files each; 1 file: every other batch of one shared shuffled stream."""
+    inputs = _split_in_files(housing_trainer_inputs, tmp_path, files)
+    train_files = trainer_fn_args(inputs, tmp_path / 'args', 1, HOUSING.trainer_config()).train_files
+    own = shard_files(train_files, (1, 2))
+    assert (own is None) if files == 1 else [Path(f).name for f in own] == ['data-00001-of-00004.gz',
+                                                                            'data-00003-of-00004.gz']
+    everything = set().union(*_rows_read(inputs, None, 160 // BATCH))
+    assert len(everything) > 150  # 160 rows, hardly any duplicates
+    half = 160 // BATCH // 2  # each task's share of one epoch
+    parts = [set().union(*_rows_read(inputs, (index, 2), half)) for index in range(2)]
+    assert not parts[0] & parts[1]
+    assert parts[0] | parts[1] == everything
+
+
+def test_too_few_files_and_no_shared_seed_is_refused(housing_trainer_inputs):
+    fn_args = trainer_fn_args(housing_trainer_inputs, Path(tempfile.mkdtemp()), 1, HOUSING.trainer_config())
+    tft_output = tft.TFTransformOutput(housing_trainer_inputs['transform_graph_uri'])
+    with pytest.raises(ValueError, match='needs a shuffle seed that every task shares'):
+        make_input_fn(fn_args.train_files, fn_args.data_accessor, tft_output, HOUSING.task_spec.transformed_label_key,
+                      ['x'], BATCH, shuffle=True, seed=None, shard=(0, 2))

@@ -1,15 +1,18 @@
-"""run_fn in a real training cluster: chief, worker and parameter server as separate processes.
+"""run_fn in a real training cluster: a chief, two workers and a parameter server as separate processes.
 
 Each task is its own Python process on 127.0.0.1 with its own TF_CONFIG and its own FnArgs
 (multiworker_task.py), as on Vertex AI Training where every replica runs the Trainer
-executor. Checked: every task exits 0, chief and worker both train, the global step reaches
-the target, only the chief exports, and its serving model takes raw tf.Examples.
+executor. Checked: every task exits 0, every training task trains, the global step reaches
+the target, the training tasks read different parts of the training data (together, in one
+epoch's worth of steps, all of it), only the chief exports, and its serving model takes raw
+tf.Examples.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -20,25 +23,30 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Set, Tuple
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 
 from components.recipes import get_recipe
 from components.trainer import cluster, run_fn
 from components.trainer.adapter import ESTIMATOR_SUBDIR
 from pipelines.data import load_schema
-from tests.components.trainer.multiworker_task import task_fn_args
+from tests.components.trainer.multiworker_task import row_ids, task_fn_args
 from tests.conftest import REPO_ROOT, csv_rows
 from tests.serving import examples_from_rows
 
 TRAIN_STEPS = 600
-FIRST_STEP = r'task \w+/0: first training step'
-TASKS = ('ps', 'chief', 'worker')
-CLUSTER_TIMEOUT_SECS = 300  # a safety net only: the cluster takes 60-80 s on 2 shared cores
-# The cluster run takes 60-80 s: e2e, like the pipeline runs (`make test` runs it).
+# Small batches: 10 steps an epoch of the 160 training rows, so an epoch's worth of steps
+# spreads over every training task (the recipe's 128 would make it 2).
+BATCH_SIZE = 16
+# (TF_CONFIG type, index); the training tasks (chief, then the workers) in task index order.
+TASKS: Tuple[Tuple[str, int], ...] = (('ps', 0), ('chief', 0), ('worker', 0), ('worker', 1))
+TRAINING = ('chief-0', 'worker-0', 'worker-1')
+CLUSTER_TIMEOUT_SECS = 300  # a safety net only: the cluster takes 50-70 s on 2 shared cores
+# The cluster run takes 50-70 s: e2e, like the pipeline runs (`make test` runs it).
 CLUSTER = pytest.mark.e2e
 
 
@@ -56,28 +64,37 @@ def _free_ports(count: int) -> List[int]:
 
 @dataclass
 class Task:
-    name: str
+    name: str  # 'worker-1'
+    tf_name: str  # 'worker/1', as run_fn logs it
     process: subprocess.Popen
     log: Path
     model_dir: Path
+    reads: Path  # the rows its training input_fn yielded (multiworker_task.record_training_reads)
 
     def text(self) -> str:
         return self.log.read_text(errors='replace')
 
+    def batches(self) -> List[List[str]]:
+        """Row ids of each batch its training input_fn yielded, in order."""
+        if not self.reads.exists():
+            return []
+        return [json.loads(line)['ids'] for line in self.reads.read_text().splitlines()]
 
-def _start(name: str, cluster_spec: Dict[str, List[str]], spec: Dict, work: Path) -> Task:
+
+def _start(task_type: str, index: int, cluster_spec: Dict[str, List[str]], spec: Dict, work: Path) -> Task:
+    name = f'{task_type}-{index}'
     task_dir = work / name
     task_dir.mkdir()
-    spec = {**spec, 'model_dir': str(task_dir / 'model')}
+    spec = {**spec, 'model_dir': str(task_dir / 'model'), 'record_reads': str(task_dir / 'reads.jsonl')}
     (task_dir / 'spec.json').write_text(json.dumps(spec))
     env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'CUDA_VISIBLE_DEVICES': '',
-           'TF_CONFIG': json.dumps({'cluster': cluster_spec, 'task': {'type': name, 'index': 0}})}
+           'TF_CONFIG': json.dumps({'cluster': cluster_spec, 'task': {'type': task_type, 'index': index}})}
     log = task_dir / 'log.txt'
     with log.open('wb') as out:
         process = subprocess.Popen(
             [sys.executable, '-m', 'tests.components.trainer.multiworker_task', str(task_dir / 'spec.json')],
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Task(name, process, log, task_dir / 'model')
+    return Task(name, f'{task_type}/{index}', process, log, task_dir / 'model', task_dir / 'reads.jsonl')
 
 
 @dataclass
@@ -94,29 +111,36 @@ class ClusterRun:
 @pytest.fixture(scope='module')
 def finished_cluster(housing_trainer_inputs, tmp_path_factory) -> ClusterRun:
     work = tmp_path_factory.mktemp('multiworker')
-    ports = dict(zip(TASKS, _free_ports(len(TASKS)), strict=True))
-    cluster_spec = {name: [f'127.0.0.1:{ports[name]}'] for name in TASKS}
+    ports = _free_ports(len(TASKS))
+    cluster_spec: Dict[str, List[str]] = {}
+    for (task_type, _), port in zip(TASKS, ports, strict=True):
+        cluster_spec.setdefault(task_type, []).append(f'127.0.0.1:{port}')
     spec = {
         **housing_trainer_inputs,
         'train_steps': TRAIN_STEPS,
         'model_run_dir': str(work / 'model_run'),  # one ModelRun URI for every replica, as on Vertex AI
-        'executor_model_dir': str(work / 'chief' / 'model'),
+        'executor_model_dir': str(work / 'chief-0' / 'model'),
         'recipe': 'housing',
-        'trainer_settings': {'checkpoint_root': str(work / 'checkpoints'), 'eval_throttle_secs': 0},
+        'trainer_settings': {'checkpoint_root': str(work / 'checkpoints'), 'eval_throttle_secs': 0,
+                             'hparams': {'batch_size': BATCH_SIZE}},
     }
     tasks: Dict[str, Task] = {}
     try:
-        for name in TASKS:  # the ps first; the others wait for it anyway
-            tasks[name] = _start(name, cluster_spec, spec, work)
+        for task_type, index in TASKS:  # the ps first; the others wait for it anyway
+            task = _start(task_type, index, cluster_spec, spec, work)
+            tasks[task.name] = task
         deadline = time.monotonic() + CLUSTER_TIMEOUT_SECS
-        # Asynchronous training has no rendezvous: a chief alone could run every step before
-        # the worker starts. Hold the chief once it trains, until the worker trains too.
-        _wait_for_line(tasks, 'chief', FIRST_STEP, deadline)
-        tasks['chief'].process.send_signal(signal.SIGSTOP)
+        # Asynchronous training has no rendezvous: one task alone could run every step before
+        # the others start. Hold each training task once it trains, until all of them train.
+        held: List[Task] = []
         try:
-            _wait_for_line(tasks, 'worker', FIRST_STEP, deadline)
+            for name in TRAINING:
+                _wait_for_line(tasks, name, _first_step(tasks[name]), deadline)
+                tasks[name].process.send_signal(signal.SIGSTOP)
+                held.append(tasks[name])
         finally:
-            tasks['chief'].process.send_signal(signal.SIGCONT)
+            for task in held:
+                task.process.send_signal(signal.SIGCONT)
         for task in tasks.values():
             try:
                 task.process.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -144,8 +168,12 @@ def _wait_for_line(tasks: Dict[str, Task], name: str, pattern: str, deadline: fl
         time.sleep(0.05)
 
 
+def _first_step(task: Task) -> str:
+    return rf'task {task.tf_name}: first training step'
+
+
 def _steps_ran(task: Task) -> int:
-    match = re.search(rf'task {task.name}/0 ran (\d+) training steps itself', task.text())
+    match = re.search(rf'task {task.tf_name} ran (\d+) training steps itself', task.text())
     assert match, f'{task.name} logged no step count:\n{task.text()[-3000:]}'
     return int(match.group(1))
 
@@ -158,26 +186,65 @@ def test_every_task_succeeds(finished_cluster):
 
 
 @CLUSTER
-def test_chief_and_worker_both_train_to_the_target(finished_cluster):
-    chief, worker = _steps_ran(finished_cluster['chief']), _steps_ran(finished_cluster['worker'])
-    assert chief > 0 and worker > 0, f'chief ran {chief} steps, worker {worker}'
-    assert chief + worker >= TRAIN_STEPS
+def test_every_training_task_trains_to_the_target(finished_cluster):
+    steps = {name: _steps_ran(finished_cluster[name]) for name in TRAINING}
+    assert all(n > 0 for n in steps.values()), steps
+    assert sum(steps.values()) >= TRAIN_STEPS
     model_run_dir = finished_cluster.model_run_dir
     checkpoint = tf.train.latest_checkpoint(str(model_run_dir / ESTIMATOR_SUBDIR))
     assert checkpoint and int(checkpoint.rsplit('-', 1)[1]) >= TRAIN_STEPS
     # Every task derived the same checkpoint folder from its own FnArgs.
-    dirs = {name: re.findall(r'task \w+/0 of cluster .*: model_dir (\S+)', finished_cluster[name].text())
-            for name in ('chief', 'worker')}
+    dirs = {name: re.findall(r'task \w+/\d of cluster .*: model_dir (\S+)', finished_cluster[name].text())
+            for name in TRAINING}
     assert len({d[0] for d in dirs.values() if d}) == 1 and all(dirs.values()), dirs
     assert cluster.read_marker(str(model_run_dir)) == {'status': cluster.DONE, 'error': ''}
 
 
+def _train_split_ids(inputs: Dict[str, str], columns: List[str]) -> Set[str]:
+    """The ids (multiworker_task.row_ids) of every row of the training split, read directly."""
+    label = get_recipe('housing').task_spec.transformed_label_key
+    spec = tft.TFTransformOutput(inputs['transform_graph_uri']).transformed_feature_spec()
+    names = [label if c == 'label' else c for c in columns]
+    files = tf.io.gfile.glob(f'{inputs["examples_uri"]}/Split-train/*')
+    ids: Set[str] = set()
+    for record in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(1000):
+        parsed = tf.io.parse_example(record, {n: spec[n] for n in names})
+        ids.update(row_ids([parsed[n].numpy() for n in names]))
+    return ids
+
+
+@CLUSTER
+def test_training_tasks_read_different_parts_of_the_data(finished_cluster, housing_trainer_inputs):
+    """Over one epoch's worth of steps in total, shared out as the tasks take them, the tasks read
+    different rows, and together nearly all of the split (without sharding: the same 1/3)."""
+    reads = {name: finished_cluster[name].batches() for name in TRAINING}
+    first = next(line for line in finished_cluster['chief-0'].reads.read_text().splitlines())
+    split = _train_split_ids(housing_trainer_inputs, json.loads(first)['columns'])
+    assert len(split) > 150, f'{len(split)} distinct training rows'  # 160 rows, hardly any duplicates
+    steps_per_epoch = math.ceil(len(split) / BATCH_SIZE)
+    per_task, extra = divmod(steps_per_epoch, len(TRAINING))
+    seen: Dict[str, Set[str]] = {}
+    for index, name in enumerate(TRAINING):
+        take = per_task + (index < extra)
+        assert len(reads[name]) >= take, f'{name} read {len(reads[name])} batches, fewer than {take}'
+        seen[name] = {row for batch in reads[name][:take] for row in batch}
+        assert seen[name] <= split, f'{name} read rows that are not in the training split'
+    sizes = {name: len(rows) for name, rows in seen.items()}
+    union = set().union(*seen.values())
+    coverage = len(union) / len(split)
+    print(f'rows read by each task in one epoch\'s worth of steps: {sizes}; union {len(union)} of '
+          f'{len(split)} ({coverage:.0%})')
+    assert coverage >= 0.9, f'the tasks read {len(union)} of {len(split)} rows together: {sizes}'
+    for a, b in ((a, b) for i, a in enumerate(TRAINING) for b in TRAINING[i + 1:]):
+        assert seen[a] != seen[b], f'{a} and {b} read the same rows'
+
+
 @CLUSTER
 def test_only_the_chief_exports(finished_cluster):
-    chief = finished_cluster['chief'].model_dir
+    chief = finished_cluster['chief-0'].model_dir
     assert (chief / 'Format-Serving' / 'saved_model.pb').exists()
     assert (chief / 'Format-TFMA' / 'saved_model.pb').exists()
-    for name in ('worker', 'ps'):
+    for name in ('worker-0', 'worker-1', 'ps-0'):
         model_dir = finished_cluster[name].model_dir
         assert not model_dir.exists(), f'{name} wrote {list(model_dir.rglob("*"))}'
 
@@ -185,7 +252,7 @@ def test_only_the_chief_exports(finished_cluster):
 @CLUSTER
 def test_chief_model_serves_raw_examples(finished_cluster, housing_csv):
     recipe = get_recipe('housing')
-    model = tf.saved_model.load(str(finished_cluster['chief'].model_dir / 'Format-Serving'))
+    model = tf.saved_model.load(str(finished_cluster['chief-0'].model_dir / 'Format-Serving'))
     serialized = examples_from_rows(csv_rows(housing_csv, 3), load_schema(recipe.schema_path), drop=[recipe.label_key])
     out = model.signatures['regression'](inputs=tf.constant(serialized))['outputs'].numpy()
     assert out.shape == (3, 1) and np.all(np.isfinite(out))
@@ -232,3 +299,24 @@ def test_no_marker_outside_a_cluster_and_waiting_can_time_out(tmp_path, monkeypa
     assert cluster.read_marker(str(tmp_path)) is None
     with pytest.raises(TimeoutError, match='no word from the chief'):
         cluster.wait_for_chief(str(tmp_path), 'worker/0', poll_secs=0.01, timeout_secs=0.05)
+
+
+TWO_WORKERS = {'chief': ['h:1'], 'worker': ['h:2', 'h:3'], 'ps': ['h:4']}
+
+
+@pytest.mark.parametrize('cluster_spec, task, shard', [
+    (TWO_WORKERS, ('chief', 0), (0, 3)),
+    (TWO_WORKERS, ('worker', 0), (1, 3)),
+    (TWO_WORKERS, ('worker', 1), (2, 3)),
+    (TWO_WORKERS, ('ps', 0), None),  # serves variables, reads nothing
+    (TWO_WORKERS, ('evaluator', 0), None),  # evaluates the whole eval split
+    ({'chief': ['h:1'], 'ps': ['h:4']}, ('chief', 0), None),  # the only training task reads everything
+    (None, None, None),  # no cluster
+])
+def test_training_shard_numbers_the_training_tasks(monkeypatch, cluster_spec, task, shard):
+    if cluster_spec is None:
+        monkeypatch.delenv('TF_CONFIG', raising=False)
+    else:
+        monkeypatch.setenv('TF_CONFIG', json.dumps(
+            {'cluster': cluster_spec, 'task': {'type': task[0], 'index': task[1]}}))
+    assert cluster.training_shard(tf.estimator.RunConfig()) == shard
