@@ -10,7 +10,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-fast lint bench bench-quality bench-init bench-example-gen bench-scale lock clean venv kfp-venv lock-kfp image
+.PHONY: run test test-fast lint bench bench-quality bench-init bench-example-gen bench-example-gen-rss bench-scale bench-scale-out lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -44,6 +44,14 @@ bench-scale: venv
 # CSV -> tf.Examples: TFX's CsvExampleGen executor vs ours vs the pyarrow + tfx_bsl floor.
 bench-example-gen: venv
 	$(PY) bench/example_gen.py --copies 10 --limit
+
+# The fast ExampleGen's peak memory at 100x and 1,000x the taxi data (bounded: shards written one at a time).
+bench-example-gen-rss: venv
+	$(PY) bench/example_gen.py --peak-rss 100,1000 --json bench/example_gen_rss.json
+
+# Per-core rates of TFX's Beam executors and the Trainer, for docs/scale-out.md.
+bench-scale-out: venv
+	$(PY) bench/scale_out.py --copies 10 --json bench/scale_out.json
 
 # Every recipe at its real steps, beside its canned Estimator baseline.
 bench-quality: venv
