@@ -27,11 +27,11 @@ WINE = REPO_ROOT / 'examples' / 'wine_recipe'
 
 
 def readme_block(marker: str) -> str:
-    """The README's fenced code block whose first line is ``marker``."""
-    for block in re.findall(r'```\w*\n(.*?)```', (REPO_ROOT / 'README.md').read_text(), re.S):
+    """The docs' fenced code block whose first line is ``marker`` (docs/recipes.md's model builder)."""
+    for block in re.findall(r'```\w*\n(.*?)```', (REPO_ROOT / 'docs' / 'recipes.md').read_text(), re.S):
         if block.startswith(marker):
             return block
-    raise AssertionError(f'no README code block starts with {marker!r}')
+    raise AssertionError(f'no code block of docs/recipes.md starts with {marker!r}')
 
 
 @pytest.fixture(scope='module')

@@ -41,10 +41,10 @@ def _only(path: Path) -> Path:
     return child
 
 
-def test_the_readme_shows_the_example_as_it_is():
-    readme = (REPO_ROOT / 'README.md').read_text()
+def test_the_docs_show_the_example_as_it_is():
+    readme = (REPO_ROOT / 'docs' / 'own-pipeline.md').read_text()
     (block,) = re.findall(r'<!-- examples/own_pipeline/pipeline.py -->\n```python\n(.*?)```', readme, re.S)
-    assert block.strip() in EXAMPLE.read_text(), 'the README quotes the file'
+    assert block.strip() in EXAMPLE.read_text(), 'docs/own-pipeline.md quotes the file'
 
 
 def test_trains_checkpoints_and_exports_like_a_recipe(wine_run):
