@@ -25,20 +25,20 @@ RUN python -m pip install --no-cache-dir --no-deps -r requirements.lock
 
 # This package as a wheel, installed non-editable: the built-in recipes' schemas and data are
 # package data inside it. Paths inside the image are part of the compiled spec
-# (kubeflow_runners.compile.IMAGE_SITE, IMAGE_WHEEL_DIR): the code and its files under
+# (tfx_keras_estimator.kubeflow.compile.IMAGE_SITE, IMAGE_WHEEL_DIR): the code and its files under
 # /tke/site, the wheel itself in /tke/dist. Dataflow's workers run this image
 # (--sdk_container_image) and import the code from /tke/site: no wheel is staged or installed.
 # The wheel is named as --extra_package only where no container image is given (another Beam
 # runner's workers; for the DirectRunner in a pod it spares TFX building an sdist).
 # An image of your own adds recipes the same way: FROM this image, then
 # `pip install --no-deps --target /tke/site my_pkg` or `COPY my_recipe /tke/site/my_recipe`,
-# then `python -m kubeflow_runners.image_check --recipe ...`.
+# then `python -m tfx_keras_estimator.kubeflow.image_check --recipe ...`.
 COPY pyproject.toml setup.py README.md ./
 COPY components/ components/
 COPY pipelines/ pipelines/
-COPY kubeflow_runners/ kubeflow_runners/
+COPY kubeflow/ kubeflow/
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation -w /tke/dist . \
  && python -m pip install --no-cache-dir --no-deps --target /tke/site /tke/dist/*.whl \
- && rm -rf build components pipelines kubeflow_runners
+ && rm -rf build components pipelines kubeflow
 ENV PYTHONPATH=/tke/site
-RUN python -m kubeflow_runners.image_check
+RUN python -m tfx_keras_estimator.kubeflow.image_check

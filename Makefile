@@ -12,12 +12,12 @@ export PYTHON
 
 .PHONY: run test test-fast lint bench bench-quality bench-init bench-example-gen bench-example-gen-rss bench-scale bench-scale-out lock clean venv kfp-venv lock-kfp image
 
-$(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
+$(VENV)/.installed: requirements.lock pyproject.toml setup.py scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
 
 venv: $(VENV)/.installed
 
-$(KFP_VENV)/.installed: requirements-kfp.lock pyproject.toml scripts/bootstrap.sh scripts/find_python.sh
+$(KFP_VENV)/.installed: requirements-kfp.lock pyproject.toml setup.py scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(KFP_VENV) requirements-kfp.lock
 
 kfp-venv: $(KFP_VENV)/.installed

@@ -42,9 +42,9 @@ from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_execu
 from tfx.proto import example_gen_pb2
 from tfx_bsl.coders import example_coder
 
-from components.fast_example_gen import Executor as FastExecutor
-from components.recipes import get_recipe
-from pipelines.local_runner import source_setup_file
+from tfx_keras_estimator.components.fast_example_gen import Executor as FastExecutor
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.local_runner import source_setup_file
 
 BEAM_ARGS = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
 

@@ -56,7 +56,7 @@ class Table:
 
 def _taxi_table(work: Path) -> Path:
     """The taxi CSV with the recipe's label as a column (big tipper: tips > 20% of the fare), tips dropped."""
-    from components.recipes import get_recipe
+    from tfx_keras_estimator.components.recipes import get_recipe
 
     source = get_recipe('taxi').data_dir / 'chicago_taxi.csv'
     out = work / 'taxi_table' / 'taxi.csv'
@@ -76,7 +76,7 @@ def _taxi_table(work: Path) -> Path:
 
 
 def tables(work: Path) -> List[Table]:
-    from components.recipes import get_recipe
+    from tfx_keras_estimator.components.recipes import get_recipe
 
     return [
         Table('housing', get_recipe('housing').data_dir / 'boston_housing.csv', 'medv', 'housing'),
@@ -92,14 +92,15 @@ def tables(work: Path) -> List[Table]:
 
 
 def _tke(*args: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, '-m', 'pipelines.cli', *args], capture_output=True, text=True, cwd=cwd)
+    proc = subprocess.run([sys.executable, '-m', 'tfx_keras_estimator.pipelines.cli', *args], capture_output=True,
+                          text=True, cwd=cwd)
     if proc.returncode != 0:
         raise RuntimeError(f'tke {" ".join(args)} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}')
     return proc.stdout
 
 
 def _run_metric(run_dir: Path, pipeline_name: str, metric: str) -> float:
-    from pipelines.report import latest_run
+    from tfx_keras_estimator.pipelines.report import latest_run
 
     report = latest_run(str(run_dir / 'metadata.sqlite'), pipeline_name)
     return report.metrics[metric]
@@ -147,7 +148,7 @@ def sklearn_scores(run_dir: Path, recipe) -> Dict[str, float]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from components.recipes.generic.roles import Roles
+    from tfx_keras_estimator.components.recipes.generic.roles import Roles
 
     roles = Roles.from_config(recipe.transform_config)
     numeric, categorical = list(roles.numeric), list(roles.categorical)
@@ -190,7 +191,7 @@ def sklearn_scores(run_dir: Path, recipe) -> Dict[str, float]:
 def bench_table(table: Table, work: Path, repeats: int = 1) -> Dict[str, object]:
     """``repeats`` runs of the generated recipe (training is not deterministic, and on an
     eval split of 60-190 rows one row moves the figure by 1-1.5%): ours is their mean."""
-    from components.recipes import get_recipe, load_recipe
+    from tfx_keras_estimator.components.recipes import get_recipe, load_recipe
 
     folder = work / f'{table.name}_recipe'
     started = time.monotonic()

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from components.recipes import get_recipe, recipe_names
-from pipelines.local_runner import LocalRunConfig, prepare, run_pipeline
-from pipelines.report import latest_run
+from tfx_keras_estimator.components.recipes import get_recipe, recipe_names
+from tfx_keras_estimator.pipelines.local_runner import LocalRunConfig, prepare, run_pipeline
+from tfx_keras_estimator.pipelines.report import latest_run
 
 # What the issue asks of each recipe, and what the seeds (the Keras/Estimator posts)
 # report on their own (larger) data sets, for context.

@@ -36,9 +36,9 @@ from typing import Callable, Dict, List, Tuple
 
 import psutil
 
-from components.recipes import get_recipe
-from pipelines.local_runner import BEAM_MODES
-from pipelines.report import latest_run
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.local_runner import BEAM_MODES
+from tfx_keras_estimator.pipelines.report import latest_run
 
 YEAR = 365 * 24 * 3600
 BATCH = 4096
@@ -136,7 +136,7 @@ def run_pipeline(data: Path, run_dir: Path, beam_mode: str) -> Dict:
 
 def check_data(data: Path) -> None:
     """What ``tke run`` checks before any component runs (pipelines/data.py)."""
-    from pipelines.data import load_schema, validate_data_dir
+    from tfx_keras_estimator.pipelines.data import load_schema, validate_data_dir
 
     recipe = get_recipe('taxi')
     validate_data_dir(data, recipe, load_schema(recipe.schema_path))

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from components.recipes import get_recipe
-from pipelines.local_runner import LocalRunConfig, prepare, run_pipeline
-from pipelines.report import RunReport, latest_run
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.local_runner import LocalRunConfig, prepare, run_pipeline
+from tfx_keras_estimator.pipelines.report import RunReport, latest_run
 
 ANCHOR_NAME = 'chicago_taxi_beam'
 BEAM_ARGS = {

@@ -6,7 +6,7 @@ Transform's time) and reading them with Beam's TFRecord source (a Python loop pe
 about 8 s). ``FastTFExampleRecord`` is the TFXIO TFX makes for these files (same schema,
 tensor representations, projection, Arrow schema); only its Beam source differs: each file
 is read with tf.data's reader in blocks and decoded by
-``components.example_decoder.ExampleDecoder``, which yields the RecordBatches tfx_bsl's
+``tfx_keras_estimator.components.example_decoder.ExampleDecoder``, which yields the RecordBatches tfx_bsl's
 decoder yields. ``faster`` swaps it in for a plain ``TFExampleRecord`` and leaves any
 other TFXIO (raw records, other payloads or formats) as it is.
 """
@@ -25,7 +25,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.tfxio import tensor_representation_util, tf_example_record
 from tfx_bsl.tfxio import tfxio as tfxio_module
 
-from components.example_decoder import ExampleDecoder
+from tfx_keras_estimator.components.example_decoder import ExampleDecoder
 
 # Examples per RecordBatch (tfx_bsl's Beam source makes batches of at most 1,000). Measured on
 # Transform at 100x: 15.6-16.5 s with 16,384, 18.3-18.5 s with 65,536, 18.4 s with 8,192.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type, TypeVar
 
 if TYPE_CHECKING:  # config.py imports this module
-    from pipelines.config import PipelineConfig
+    from tfx_keras_estimator.pipelines.config import PipelineConfig
 
 # TFX's custom_config keys of tfx.extensions.google_cloud_ai_platform (the public
 # v1 names, spelled out so this module imports without TFX).

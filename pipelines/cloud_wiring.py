@@ -12,13 +12,13 @@ from typing import Any, Dict, List, Tuple, Type, Union
 
 from tfx import v1 as tfx
 
-from pipelines.cloud import (
+from tfx_keras_estimator.pipelines.cloud import (
     DATA_ROOT_PARAMETER,
     EVAL_ARGS_PARAMETER,
     TRAIN_ARGS_PARAMETER,
     runtime_parameter_defaults,
 )
-from pipelines.config import PipelineConfig
+from tfx_keras_estimator.pipelines.config import PipelineConfig
 
 
 def _parameter(config: PipelineConfig, name: str) -> tfx.dsl.experimental.RuntimeParameter:

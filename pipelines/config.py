@@ -6,14 +6,14 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from components.recipes.registry import Recipe, load_recipe
-from components.trainer.config import TrainerConfig
-from pipelines.cloud import CloudConfig, check_beam_arg
+from tfx_keras_estimator.components.recipes.registry import Recipe, load_recipe
+from tfx_keras_estimator.components.trainer.config import TrainerConfig
+from tfx_keras_estimator.pipelines.cloud import CloudConfig, check_beam_arg
 
 if TYPE_CHECKING:  # imports Beam, only where a runner is asked for
-    from components.beam_runners import Runner
+    from tfx_keras_estimator.components.beam_runners import Runner
 
-TRAINER_RUN_FN = 'components.trainer.run_fn'
+TRAINER_RUN_FN = 'tfx_keras_estimator.components.trainer.run_fn'
 # Node ids the run report and tke runs look up in the metadata store.
 TRAINER_ID = 'Trainer'
 EVALUATOR_ID = 'Evaluator'
@@ -21,7 +21,7 @@ EVALUATOR_ID = 'Evaluator'
 CANNED_TRAINER_ID = 'CannedTrainer'
 CANNED_COMPARISON_ID = 'CannedComparison'
 ANOMALY_GATE_SETTINGS = ('error', 'warning', 'off')
-# 'latest_blessed_other': ours (components.baseline), a re-run is cached end to end;
+# 'latest_blessed_other': ours (tfx_keras_estimator.components.baseline), a re-run is cached end to end;
 # 'latest_blessed': TFX's built-in strategy, the only kind KubeflowV2DagRunner (Vertex) compiles.
 BASELINE_STRATEGIES = ('latest_blessed_other', 'latest_blessed')
 
@@ -147,7 +147,7 @@ class PipelineConfig:
 
     @property
     def runner(self) -> 'Runner':
-        """The Beam runner the components run on, by Beam's rules (``components.beam_runners``)."""
+        """The Beam runner the components run on, by Beam's rules (``tfx_keras_estimator.components.beam_runners``)."""
         return beam_runner(self.resolved_beam_pipeline_args)
 
     def __post_init__(self) -> None:
@@ -226,7 +226,7 @@ def check_beam_args(args: Sequence[str], option: str = '--beam-arg') -> None:
 def beam_runner(args: Sequence[str]) -> 'Runner':
     """The runner ``args`` name (the last ``--runner``; none: the DirectRunner), as a ValueError
     naming ``--runner`` when Beam does not know it."""
-    from components.beam_runners import runner_of  # imports Beam's options (~2 s): only when asked
+    from tfx_keras_estimator.components.beam_runners import runner_of  # imports Beam's options (~2 s): only when asked
 
     return runner_of(args)
 

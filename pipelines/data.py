@@ -18,7 +18,7 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, 
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.recipes.registry import Recipe, read_schema
+from tfx_keras_estimator.components.recipes.registry import Recipe, read_schema
 
 # The files ImportExampleGen reads from a TFRecord data folder (.tfrecord.gz: GZIP).
 TFRECORD_PATTERN = '*.tfrecord*'

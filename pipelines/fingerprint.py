@@ -20,8 +20,8 @@ import importlib.util
 from pathlib import Path
 from typing import Iterable, List
 
-import components
-from components.trainer.config import TrainerConfig
+from tfx_keras_estimator import components
+from tfx_keras_estimator.components.trainer.config import TrainerConfig
 
 # This package's components/ folder, wherever it is installed.
 COMPONENTS_DIR = Path(components.__file__).resolve().parent

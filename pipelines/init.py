@@ -25,14 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from components.recipes.generic.hparams import DEFAULT_HPARAMS
-from components.recipes.generic.roles import MISSING_TOKENS, Roles
-from components.recipes.registry import MetricGate
-from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION, TASKS
-from pipelines.data import read_header
+from tfx_keras_estimator.components.recipes.generic.hparams import DEFAULT_HPARAMS
+from tfx_keras_estimator.components.recipes.generic.roles import MISSING_TOKENS, Roles
+from tfx_keras_estimator.components.recipes.registry import MetricGate
+from tfx_keras_estimator.components.trainer.task import (
+    BINARY_CLASSIFICATION,
+    MULTICLASS_CLASSIFICATION,
+    REGRESSION,
+    TASKS,
+)
+from tfx_keras_estimator.pipelines.data import read_header
 
-GENERIC_PREPROCESSING_FN = 'components.recipes.generic.preprocessing.preprocessing_fn'
-GENERIC_MODEL_BUILDER = 'components.recipes.generic.model.build'
+GENERIC_PREPROCESSING_FN = 'tfx_keras_estimator.components.recipes.generic.preprocessing.preprocessing_fn'
+GENERIC_MODEL_BUILDER = 'tfx_keras_estimator.components.recipes.generic.model.build'
 # A 2:1 hash split of fewer rows leaves an eval split too small to gate on.
 MIN_ROWS = 30
 MAX_CLASSES = 100
@@ -441,8 +446,8 @@ def tfdv_schema(files: Sequence[Path], column_types: Dict[str, str]):
     import tensorflow_data_validation as tfdv
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from components.fast_example_gen import reader
-    from components.fast_example_gen.options import CsvOptions
+    from tfx_keras_estimator.components.fast_example_gen import reader
+    from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
 
     options = CsvOptions(column_types=tuple(column_types.items()), missing_tokens=MISSING_TOKENS)
     header = reader.check_same_header([str(f) for f in files])

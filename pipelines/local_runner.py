@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-import components
-from components.recipes.registry import DEFAULT_RECIPE, Recipe, check_recipe, load_recipe
-from components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
-from pipelines.config import PipelineConfig, beam_runner, check_beam_args, names_dependencies
-from pipelines.data import DataSummary, load_schema, validate_data_dir
+from tfx_keras_estimator import components
+from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE, Recipe, check_recipe, load_recipe
+from tfx_keras_estimator.components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
+from tfx_keras_estimator.pipelines.config import PipelineConfig, beam_runner, check_beam_args, names_dependencies
+from tfx_keras_estimator.pipelines.data import DataSummary, load_schema, validate_data_dir
 
 BEAM_MODES = ('auto', 'in_memory', 'multi_threading', 'multi_processing')
 # From this much CSV, Beam runs a worker per core. Threads, not processes: since the Evaluator
@@ -151,7 +151,7 @@ def _trainer_config(config: LocalRunConfig, recipe: Recipe) -> TrainerConfig:
     if config.keras_model_path:
         keras_model_path = str(Path(config.keras_model_path).resolve())
         mode = KERAS_FILE_MODE
-        from components.trainer.keras_file import check_keras_file  # imports TensorFlow
+        from tfx_keras_estimator.components.trainer.keras_file import check_keras_file  # imports TensorFlow
 
         # Refused here, before any component runs, if it carries code or is not a model.
         check_keras_file(keras_model_path, allow_code=config.allow_unsafe_keras_file)
@@ -226,7 +226,7 @@ def run_pipeline(pipeline_config: PipelineConfig, paths: RunPaths) -> None:
     """Runs the pipeline under the run directory's lock (blocking until it ends)."""
     from tfx import v1 as tfx
 
-    from pipelines.pipeline import create_pipeline
+    from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
     with run_lock(paths):
         metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(paths.metadata_path))

@@ -10,17 +10,17 @@ import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from components.anomaly_gate import AnomalyGate
-from components.baseline import LatestBlessedOtherModelStrategy
-from components.fast_evaluator import FastEvaluator
-from components.fast_example_gen import FastCsvExampleGen
-from components.fast_example_gen.options import CsvOptions
-from components.fast_statistics_gen import FastStatisticsGen
-from components.fast_transform import FastTransform
-from components.recipes.registry import Recipe, read_schema
-from components.trainer.config import CANNED_MODE, TrainerConfig
-from pipelines import cloud_wiring
-from pipelines.config import (
+from tfx_keras_estimator.components.anomaly_gate import AnomalyGate
+from tfx_keras_estimator.components.baseline import LatestBlessedOtherModelStrategy
+from tfx_keras_estimator.components.fast_evaluator import FastEvaluator
+from tfx_keras_estimator.components.fast_example_gen import FastCsvExampleGen
+from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
+from tfx_keras_estimator.components.fast_statistics_gen import FastStatisticsGen
+from tfx_keras_estimator.components.fast_transform import FastTransform
+from tfx_keras_estimator.components.recipes.registry import Recipe, read_schema
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, TrainerConfig
+from tfx_keras_estimator.pipelines import cloud_wiring
+from tfx_keras_estimator.pipelines.config import (
     CANNED_COMPARISON_ID,
     CANNED_TRAINER_ID,
     EVALUATOR_ID,
@@ -28,8 +28,8 @@ from pipelines.config import (
     TRAINER_RUN_FN,
     PipelineConfig,
 )
-from pipelines.data import TFRECORD_PATTERN
-from pipelines.fingerprint import keras_file_fingerprint, trainer_fingerprint, transform_fingerprint
+from tfx_keras_estimator.pipelines.data import TFRECORD_PATTERN
+from tfx_keras_estimator.pipelines.fingerprint import keras_file_fingerprint, trainer_fingerprint, transform_fingerprint
 
 BASELINE_RESOLVER_ID = 'baseline_model_resolver'
 
@@ -146,7 +146,7 @@ def create_pipeline(config: PipelineConfig,
                 tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
             output_config=output_config,
             custom_config=csv_options(config).to_custom_config()).with_id('CsvExampleGen')
-    # StatisticsGen and Transform whose executors read tf.Examples ~10x faster (components.fast_tfxio).
+    # StatisticsGen and Transform whose executors read tf.Examples ~10x faster (components/fast_tfxio.py).
     statistics_gen = FastStatisticsGen(examples=example_gen.outputs['examples']).with_id('StatisticsGen')
     schema_gen = tfx.components.ImportSchemaGen(schema_file=config.resolved_schema_path)
     example_validator = tfx.components.ExampleValidator(

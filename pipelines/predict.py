@@ -26,12 +26,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, TextI
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.recipes.generic.roles import MISSING_TOKENS
-from components.recipes.registry import read_schema
-from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
-from pipelines.data import DataError, check_cells, column_rules, is_missing, read_header
-from pipelines.local_runner import RunPaths
-from pipelines.serving import incomplete_reason, newest_complete, versions
+from tfx_keras_estimator.components.recipes.generic.roles import MISSING_TOKENS
+from tfx_keras_estimator.components.recipes.registry import read_schema
+from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
+from tfx_keras_estimator.pipelines.data import DataError, check_cells, column_rules, is_missing, read_header
+from tfx_keras_estimator.pipelines.local_runner import RunPaths
+from tfx_keras_estimator.pipelines.serving import incomplete_reason, newest_complete, versions
 
 # What components/trainer/export.py writes (not imported: it loads TensorFlow Model Analysis).
 ASSETS_EXTRA_DIR = 'assets.extra'

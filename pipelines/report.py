@@ -11,8 +11,8 @@ import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components.trainer.config import CUSTOM_CONFIG_KEY
-from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID, EVALUATOR_ID, TRAINER_ID
+from tfx_keras_estimator.components.trainer.config import CUSTOM_CONFIG_KEY
+from tfx_keras_estimator.pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID, EVALUATOR_ID, TRAINER_ID
 
 SIDE_NODES = (CANNED_TRAINER_ID, CANNED_COMPARISON_ID)
 
@@ -142,7 +142,7 @@ BASELINE = 'baseline'
 
 EXAMPLE_COUNT = 'example_count'
 # TFMA's own count of an EvalSavedModel's examples, which the pipelines' eval configs use
-# instead of an ExampleCount metric (pipelines.pipeline.eval_config).
+# instead of an ExampleCount metric (tfx_keras_estimator.pipelines.pipeline.eval_config).
 POST_EXPORT_EXAMPLE_COUNT = 'post_export_metrics/example_count'
 
 

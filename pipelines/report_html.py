@@ -1,7 +1,7 @@
 """The run report: one self-contained ``report.html`` per run directory.
 
-Everything is read back from what the run left (MLMD, artifacts; ``pipelines.report`` and
-``pipelines.run_details``), so ``tke report RUN_DIR`` rebuilds it any time, for any recipe.
+Everything is read back from what the run left (MLMD, artifacts; ``tfx_keras_estimator.pipelines.report`` and
+``tfx_keras_estimator.pipelines.run_details``), so ``tke report RUN_DIR`` rebuilds it any time, for any recipe.
 Plots are matplotlib PNGs embedded as data URIs; the page loads nothing from anywhere.
 """
 
@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from pipelines.config import TRAINER_ID
-from pipelines.local_runner import NotARunDirectory, existing_run
-from pipelines.report import CANDIDATE, RunReport, all_runs, pipeline_names
-from pipelines.run_details import (
+from tfx_keras_estimator.pipelines.config import TRAINER_ID
+from tfx_keras_estimator.pipelines.local_runner import NotARunDirectory, existing_run
+from tfx_keras_estimator.pipelines.report import CANDIDATE, RunReport, all_runs, pipeline_names
+from tfx_keras_estimator.pipelines.run_details import (
     Curve,
     Evaluation,
     FeatureSummary,
@@ -369,7 +369,7 @@ def _model_section(report: RunReport) -> str:
                      + '<p class="small">Inputs are serialized raw tf.Examples (the CSV\'s columns); '
                        'the Transform graph is inside the model.</p>')
     if report.model_run_uri:
-        from components.trainer.weights import WEIGHTS_FILE, top_weights
+        from tfx_keras_estimator.components.trainer.weights import WEIGHTS_FILE, top_weights
 
         weights = os.path.join(report.model_run_uri, WEIGHTS_FILE)
         if os.path.isfile(weights):

@@ -1,9 +1,9 @@
 """What the run report shows, read from a run's artifacts with the libraries that wrote them.
 
-MLMD (``pipelines.report``) says which artifacts a run made; this module opens them: TFDV
+MLMD (``tfx_keras_estimator.pipelines.report``) says which artifacts a run made; this module opens them: TFDV
 statistics and anomalies, the Estimator's TensorBoard event files (or the Keras fit's
 history), TFMA's evaluation and validation, the pushed SavedModel's signatures. Plain
-dataclasses come out, so the HTML page (``pipelines.report_html``) is only layout.
+dataclasses come out, so the HTML page (``tfx_keras_estimator.pipelines.report_html``) is only layout.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pipelines.report import BASELINE, CANDIDATE, POST_EXPORT_EXAMPLE_COUNT, with_example_count
+from tfx_keras_estimator.pipelines.report import BASELINE, CANDIDATE, POST_EXPORT_EXAMPLE_COUNT, with_example_count
 
 # ExampleValidator's anomalies, per split.
 ANOMALIES_FILE = 'SchemaDiff.pb'
@@ -192,7 +192,7 @@ def _scalars(folder: Path) -> Dict[str, List[Tuple[int, float]]]:
 def training_curves(model_run_uri: str) -> List[Curve]:
     """Loss and metrics of a Trainer's ModelRun: the Estimator's train and eval events,
     or, for ``keras_fit``, the fit's per-epoch history."""
-    from components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
+    from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
 
     run = Path(model_run_uri)
     fit_summary = run / KERAS_SUBDIR / FIT_SUMMARY_FILE

@@ -14,7 +14,7 @@ from typing import Dict, List
 
 import pytest
 
-from components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes import get_recipe
 
 # Few steps: enough to check the wiring and to pass the housing gate (rmse <= 8).
 E2E_TRAIN_STEPS = 400

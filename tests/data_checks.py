@@ -1,6 +1,6 @@
 """What ``tke run`` checks before Transform, run for real on a recipe folder and a data folder.
 
-The data check (``pipelines.data``), the fast CsvExampleGen executor with the ``CsvOptions``
+The data check (``tfx_keras_estimator.pipelines.data``), the fast CsvExampleGen executor with the ``CsvOptions``
 create_pipeline derives (the schema's types, the recipe's missing tokens), TFDV's statistics
 of each written split (StatisticsGen's) validated against the schema (ExampleValidator's
 ``validate_statistics``), read as the anomaly gate reads them. No pipeline around them: a
@@ -20,11 +20,11 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
-from components.anomaly_gate import describe
-from components.fast_example_gen import Executor
-from components.fast_example_gen.options import CsvOptions
-from components.recipes import load_recipe
-from pipelines.data import load_schema, validate_data_dir
+from tfx_keras_estimator.components.anomaly_gate import describe
+from tfx_keras_estimator.components.fast_example_gen import Executor
+from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
+from tfx_keras_estimator.components.recipes import load_recipe
+from tfx_keras_estimator.pipelines.data import load_schema, validate_data_dir
 
 SPLITS = (('train', 2), ('eval', 1))
 

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import List
 
-from components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes import get_recipe
 
 # Every 17th trip_miles cell reads 'NA' (as R writes a missing number), every 23rd fare 'N/A'.
 NA_EVERY, NA_SLASH_EVERY = 17, 23

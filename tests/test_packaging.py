@@ -22,7 +22,7 @@ from tests.conftest import REPO_ROOT, CliRun
 
 pytestmark = pytest.mark.e2e
 
-SOURCES = ('pyproject.toml', 'setup.py', 'README.md', 'components', 'pipelines', 'kubeflow_runners')
+SOURCES = ('pyproject.toml', 'setup.py', 'README.md', 'components', 'pipelines', 'kubeflow')
 WINE = REPO_ROOT / 'examples' / 'wine_recipe'
 
 
@@ -49,30 +49,45 @@ def installed(tmp_path_factory) -> dict:
     site = work / 'site'
     subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--target', str(site), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    user = work / 'user'  # a folder of the user's, outside the checkout
+    user = work / 'user'  # a folder of the user's, outside the checkout, with packages of its own named as ours were
     user.mkdir()
+    for name in ('components', 'pipelines'):
+        (user / name).mkdir()
+        (user / name / '__init__.py').write_text('')
+        (user / name / 'mine.py').write_text(f'WHO = "users-{name}"\n')
     env = {**os.environ, 'PYTHONPATH': str(site), 'PYTHONUNBUFFERED': '1'}
     return {'wheel': wheel, 'site': site, 'user': user, 'env': env}
 
 
 def _tke(installed: dict, *args: str) -> CliRun:
-    proc = subprocess.run([sys.executable, '-m', 'pipelines.cli', *args], capture_output=True, text=True,
-                          timeout=900, cwd=installed['user'], env=installed['env'])
+    proc = subprocess.run([sys.executable, '-m', 'tfx_keras_estimator.pipelines.cli', *args], capture_output=True,
+                          text=True, timeout=900, cwd=installed['user'], env=installed['env'])
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 
-def test_the_wheel_ships_the_recipes_files_and_no_tests(installed):
+def test_the_wheel_ships_one_package_with_the_recipes_files_and_no_tests(installed):
     names = zipfile.ZipFile(installed['wheel']).namelist()
+    tops = {name.split('/')[0] for name in names if not name.split('/')[0].endswith('.dist-info')}
+    assert tops == {'tfx_keras_estimator'}, tops
+    assert {'tfx_keras_estimator/components/__init__.py', 'tfx_keras_estimator/pipelines/__init__.py',
+            'tfx_keras_estimator/kubeflow/__init__.py'} <= set(names)
     for recipe in ('housing', 'taxi', 'digits', 'text', 'mobilenet'):
-        assert f'components/recipes/{recipe}/schema.pbtxt' in names
-        assert any(n.startswith(f'components/recipes/{recipe}/data/') for n in names), recipe
-    assert not any(n.startswith(('tests/', 'examples/')) for n in names)
+        assert f'tfx_keras_estimator/components/recipes/{recipe}/schema.pbtxt' in names
+        assert any(n.startswith(f'tfx_keras_estimator/components/recipes/{recipe}/data/') for n in names), recipe
+    assert not any(n.startswith(('tests/', 'examples/', 'tfx_keras_estimator/tests/')) for n in names)
 
 
-def test_the_installed_copy_is_the_one_imported(installed):
-    proc = subprocess.run([sys.executable, '-c', 'import components, pipelines; print(components.__file__)'],
-                          capture_output=True, text=True, cwd=installed['user'], env=installed['env'], check=True)
-    assert proc.stdout.strip().startswith(str(installed['site']))
+def test_the_installed_copy_is_the_one_imported_beside_the_users_own_packages(installed):
+    """From a project folder holding its own components/ and pipelines/ packages (what Kubeflow and
+    TFX projects call theirs): a script imports both, each its own."""
+    script = ('import components.mine, pipelines.mine, tfx_keras_estimator.components.trainer as t, '
+              'tfx_keras_estimator.pipelines.cli as c\n'
+              'print(components.mine.WHO, pipelines.mine.WHO, t.__file__, c.__file__)')
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, cwd=installed['user'],
+                          env=installed['env'], check=True)
+    theirs_c, theirs_p, ours_t, ours_c = proc.stdout.split()
+    assert (theirs_c, theirs_p) == ('users-components', 'users-pipelines')
+    assert ours_t.startswith(str(installed['site'])) and ours_c.startswith(str(installed['site']))
 
 
 def test_a_built_in_recipe_with_the_readmes_model_builder_from_the_current_folder(installed):
@@ -87,7 +102,7 @@ def test_a_built_in_recipe_with_the_readmes_model_builder_from_the_current_folde
     run_dir = installed['user'] / 'runs' / 'housing'  # the default run directory: under the current folder
     log = (run_dir / 'tke.log').read_text()[-3000:] if (run_dir / 'tke.log').exists() else ''
     assert result.returncode == 0, f'{result.stdout}\n{result.stderr[-3000:]}\n{log}'
-    assert f'data: {installed["site"]}/components/recipes/housing/data' in result.stdout
+    assert f'data: {installed["site"]}/tfx_keras_estimator/components/recipes/housing/data' in result.stdout
     assert 'pushed model: ' in result.stdout
     assert list((run_dir / 'serving').iterdir())
     # No checkout, no setup.py: Beam gets no --setup_file, so TFX builds its own dependency package.
@@ -102,7 +117,7 @@ def test_an_outside_recipe_by_dotted_path(installed):
         shutil.copy(WINE / name, package / name)
     shutil.copytree(REPO_ROOT / 'examples' / 'data' / 'wine', package / 'data')
     (package / 'recipes.py').write_text('''
-from components.recipes import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
+from tfx_keras_estimator.components.recipes import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
 
 WINE = Recipe(
     name='wine', description='wine cultivars, a recipe of my own', task=MULTICLASS_CLASSIFICATION,

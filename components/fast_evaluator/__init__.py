@@ -17,7 +17,7 @@ from tfx import v1 as tfx
 # No tfx.v1 export of executor specs: this is how a component names its executor class.
 from tfx.dsl.components.base import executor_spec
 
-from components.fast_evaluator.executor import Executor
+from tfx_keras_estimator.components.fast_evaluator.executor import Executor
 
 __all__ = ['Executor', 'FastEvaluator']
 

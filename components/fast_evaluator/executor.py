@@ -64,8 +64,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
-from components.beam_runners import remote_runner
-from components.fast_tfxio import record_blocks
+from tfx_keras_estimator.components.beam_runners import remote_runner
+from tfx_keras_estimator.components.fast_tfxio import record_blocks
 
 # Examples read per block, and per call of the eval graph. At 100x, the Evaluator alone on a
 # run's artifacts: blocks of 65,536 (two prefetched) peaked at 1.25-1.30 GB RSS, of 16,384 (one

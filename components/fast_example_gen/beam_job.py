@@ -25,7 +25,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from tfx_bsl.coders.csv_decoder import ColumnType
 
-from components.fast_example_gen import conversion, reader
+from tfx_keras_estimator.components.fast_example_gen import conversion, reader
 
 Types = Dict[str, ColumnType]
 

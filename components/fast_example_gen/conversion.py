@@ -10,8 +10,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import tensorflow as tf
 
-from components.fast_example_gen import reader
-from components.fast_example_gen.encoder import CanonicalExampleEncoder
+from tfx_keras_estimator.components.fast_example_gen import reader
+from tfx_keras_estimator.components.fast_example_gen.encoder import CanonicalExampleEncoder
 
 FILE_NAME = 'data_tfrecord'
 

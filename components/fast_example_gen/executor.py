@@ -1,7 +1,7 @@
 """The fast CSV ExampleGen executor: on the local DirectRunner, one process and no Beam; on any
 other runner, a Beam job on that runner.
 
-Under a runner other than the local DirectRunner (``components.beam_runners``: Dataflow,
+Under a runner other than the local DirectRunner (``tfx_keras_estimator.components.beam_runners``: Dataflow,
 Flink, Spark, a portable runner) nothing is converted in this process: without
 ``CsvOptions`` TFX's CsvExampleGen executor runs, with them ``beam_job`` (our rules, the
 same functions as below, as a Beam job). Each run logs which path ran and why.
@@ -69,9 +69,9 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.beam_runners import remote_runner, runner_of
-from components.fast_example_gen import beam_job, conversion, reader
-from components.fast_example_gen.options import CsvOptions
+from tfx_keras_estimator.components.beam_runners import remote_runner, runner_of
+from tfx_keras_estimator.components.fast_example_gen import beam_job, conversion, reader
+from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
 
 ROWS_PER_SHARD = 500_000
 FILE_NAME = conversion.FILE_NAME

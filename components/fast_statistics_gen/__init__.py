@@ -2,7 +2,7 @@
 
 The same component (``tfx.components.StatisticsGen``: inputs, parameters, outputs, TFDV's
 statistics on Beam) with ``executor.Executor`` in place of TFX's; the examples reach TFDV
-through ``components.fast_tfxio`` (the same Arrow RecordBatches, read in blocks and decoded
+through ``tfx_keras_estimator.components.fast_tfxio`` (the same Arrow RecordBatches, read in blocks and decoded
 without tfx_bsl's per-example protobuf parse). Use it where StatisticsGen is used, with the
 same arguments::
 
@@ -16,7 +16,7 @@ from tfx import v1 as tfx
 # No tfx.v1 export of executor specs: this is how a component names its executor class.
 from tfx.dsl.components.base import executor_spec
 
-from components.fast_statistics_gen.executor import Executor
+from tfx_keras_estimator.components.fast_statistics_gen.executor import Executor
 
 __all__ = ['Executor', 'FastStatisticsGen']
 

@@ -4,7 +4,7 @@ The same component (``tfx.components.Transform``: inputs, parameters, outputs, T
 analysis and transform on Beam) with ``executor.Executor`` in place of TFX's. The only
 difference is how the examples reach TFT: tf.Example TFRecords are read with tf.data's
 reader in large blocks and decoded into the same Arrow RecordBatches tfx_bsl's decoder makes
-(``components.fast_tfxio``). Use it where Transform is used,
+(``tfx_keras_estimator.components.fast_tfxio``). Use it where Transform is used,
 with the same arguments::
 
     transform = FastTransform(examples=..., schema=..., preprocessing_fn=...)
@@ -17,7 +17,7 @@ from tfx import v1 as tfx
 # No tfx.v1 export of executor specs: this is how a component names its executor class.
 from tfx.dsl.components.base import executor_spec
 
-from components.fast_transform.executor import Executor, TransformProcessor
+from tfx_keras_estimator.components.fast_transform.executor import Executor, TransformProcessor
 
 __all__ = ['Executor', 'FastTransform', 'TransformProcessor']
 

@@ -43,7 +43,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict
 
-from components.recipes.registry import DATA_FORMATS, MetricGate, Recipe, RecipeNotFound
+from tfx_keras_estimator.components.recipes.registry import DATA_FORMATS, MetricGate, Recipe, RecipeNotFound
+from tfx_keras_estimator.components.trainer.renamed import current_name
 
 RECIPE_FILE = 'recipe.toml'
 _REQUIRED = ('task', 'label_key', 'preprocessing_fn', 'model_builder', 'gate')
@@ -85,6 +86,7 @@ def _importable_folder(folder: Path) -> str:
 
 
 def _dotted(value: str, folder: Path, package: str | None) -> str:
+    value = current_name(value)  # a recipe.toml written with the old top-level names
     head = value.replace(':', '.').split('.')[0]
     if (folder / f'{head}.py').is_file() or (folder / head).is_dir():
         if package is None:

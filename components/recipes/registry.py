@@ -8,7 +8,7 @@ recipes ship theirs as package data, found through ``importlib.resources``.
 
 ``--recipe`` takes a built-in name, a dotted path to a ``Recipe`` object in any
 importable package (``my_pkg.recipes:CHURN`` or ``my_pkg.recipes.CHURN``), or a recipe
-folder (``recipe.toml`` plus ``schema.pbtxt``; see ``components.recipes.folder``).
+folder (``recipe.toml`` plus ``schema.pbtxt``; see ``tfx_keras_estimator.components.recipes.folder``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, TrainerConfig
-from components.trainer.task import (  # noqa: F401 - the recipes' names for the tasks
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, TrainerConfig
+from tfx_keras_estimator.components.trainer.task import (  # noqa: F401 - the recipes' names for the tasks
     BINARY_CLASSIFICATION,
     CANNED_ESTIMATORS,
     MULTICLASS_CLASSIFICATION,
@@ -187,7 +187,7 @@ def package_folder(package: str) -> Path:
 
 
 def _built_in(name: str) -> Recipe:
-    module = importlib.import_module(f'components.recipes.{name}.features')
+    module = importlib.import_module(f'tfx_keras_estimator.components.recipes.{name}.features')
     return module.RECIPE
 
 
@@ -217,7 +217,7 @@ def load_recipe(ref: str | Recipe) -> Recipe:
     if ref in BUILT_IN:
         return _built_in(ref)
     if _looks_like_path(ref):
-        from components.recipes.folder import load_recipe_folder
+        from tfx_keras_estimator.components.recipes.folder import load_recipe_folder
 
         return load_recipe_folder(Path(ref).expanduser())
     if '.' in ref or ':' in ref:
@@ -242,7 +242,7 @@ def _recipe_object(ref: str) -> Recipe:
     recipe = getattr(module, attr)
     if not isinstance(recipe, Recipe):
         raise RecipeNotFound(f'recipe {ref!r}: {module_name}.{attr} is a {type(recipe).__name__}, not a '
-                             'components.recipes.Recipe')
+                             'tfx_keras_estimator.components.recipes.Recipe')
     if recipe.root is None and getattr(module, '__file__', None):
         # Paths resolve against the recipe itself: the folder of the module defining it.
         recipe = dataclasses.replace(recipe, root=Path(module.__file__).resolve().parent)
@@ -270,7 +270,7 @@ def check_recipe(recipe: Recipe, model_builder: Optional[str] = None, schema=Non
     ``schema``, when the caller has already read the recipe's, spares reading it again.
     Imports the recipe's modules, hence TensorFlow.
     """
-    from components.trainer.model import import_by_path
+    from tfx_keras_estimator.components.trainer.model import import_by_path
 
     where = f'recipe {recipe.name!r}'
     path = recipe.schema_path

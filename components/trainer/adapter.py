@@ -1,6 +1,6 @@
 """The generic TFX Trainer ``run_fn``: a thin adapter from ``fn_args`` to small functions.
 
-Used as ``Trainer(run_fn='components.trainer.run_fn', custom_config=TrainerConfig(...)
+Used as ``Trainer(run_fn='tfx_keras_estimator.components.trainer.run_fn', custom_config=TrainerConfig(...)
 .to_custom_config())``: the code is imported from the installed package.
 """
 
@@ -20,23 +20,28 @@ import tensorflow_transform as tft
 from absl import logging
 from tfx import v1 as tfx
 
-from components.trainer import canned, cluster, export
-from components.trainer import estimator as est
-from components.trainer.checkpoints import intact_latest_checkpoint
-from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
-from components.trainer.convert import BEST_MODEL_FILE, TrainingDivergedError, convert_keras_file, fit_keras
-from components.trainer.input_fn import make_input_fn
-from components.trainer.keras_file import check_keras_file
-from components.trainer.model import (
+from tfx_keras_estimator.components.trainer import canned, cluster, export
+from tfx_keras_estimator.components.trainer import estimator as est
+from tfx_keras_estimator.components.trainer.checkpoints import intact_latest_checkpoint
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from tfx_keras_estimator.components.trainer.convert import (
+    BEST_MODEL_FILE,
+    TrainingDivergedError,
+    convert_keras_file,
+    fit_keras,
+)
+from tfx_keras_estimator.components.trainer.input_fn import make_input_fn
+from tfx_keras_estimator.components.trainer.keras_file import check_keras_file
+from tfx_keras_estimator.components.trainer.model import (
     build_model,
     check_input_names,
     check_model_inputs,
     compile_model,
     import_by_path,
 )
-from components.trainer.progress import ProgressMeter
-from components.trainer.progress_hooks import ProgressCallback, ProgressHook
-from components.trainer.weights import WEIGHTS_FILE, linear_weights, write_weights
+from tfx_keras_estimator.components.trainer.progress import ProgressMeter
+from tfx_keras_estimator.components.trainer.progress_hooks import ProgressCallback, ProgressHook
+from tfx_keras_estimator.components.trainer.weights import WEIGHTS_FILE, linear_weights, write_weights
 
 ESTIMATOR_SUBDIR = 'estimator'
 # Mode keras_fit keeps the best Keras model and the fit's numbers here, in the ModelRun.

@@ -18,8 +18,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
 
-from components.trainer.model import auc_metric
-from components.trainer.task import BINARY_CLASSIFICATION, CANNED_ESTIMATORS, REGRESSION, TaskSpec
+from tfx_keras_estimator.components.trainer.model import auc_metric
+from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, CANNED_ESTIMATORS, REGRESSION, TaskSpec
 
 LINEAR, DNN = CANNED_ESTIMATORS
 KINDS = CANNED_ESTIMATORS

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
-from components.trainer.task import TaskSpec
+from tfx_keras_estimator.components.trainer.task import TaskSpec
 
 CUSTOM_CONFIG_KEY = 'tke_trainer'
 

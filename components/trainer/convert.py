@@ -14,7 +14,7 @@ from typing import Any, Dict, Sequence
 import tensorflow as tf
 from absl import logging
 
-from components.trainer import estimator as est
+from tfx_keras_estimator.components.trainer import estimator as est
 
 BEST_MODEL_FILE = 'best_model.h5'
 

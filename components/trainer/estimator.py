@@ -14,8 +14,8 @@ from typing import Callable, Optional, Sequence
 import tensorflow as tf
 from absl import logging
 
-from components.trainer.config import TrainerConfig
-from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION
+from tfx_keras_estimator.components.trainer.config import TrainerConfig
+from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION
 
 REGRESSION_SIGNATURE = 'regression'
 CLASSIFICATION_SIGNATURE = 'classification'

@@ -17,8 +17,8 @@ import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
-from components.trainer.input_fn import as_column
-from components.trainer.task import TaskSpec
+from tfx_keras_estimator.components.trainer.input_fn import as_column
+from tfx_keras_estimator.components.trainer.task import TaskSpec
 
 EXAMPLES_KEY = 'examples'
 # The eval model's feature holding the serialized examples (eval_receiver_fn).

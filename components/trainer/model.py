@@ -12,8 +12,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.trainer.config import OPTIMIZERS
-from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION, TaskSpec
+from tfx_keras_estimator.components.trainer.config import OPTIMIZERS
+from tfx_keras_estimator.components.trainer.renamed import current_name
+from tfx_keras_estimator.components.trainer.task import (
+    BINARY_CLASSIFICATION,
+    MULTICLASS_CLASSIFICATION,
+    REGRESSION,
+    TaskSpec,
+)
 
 ModelBuilder = Callable[[tft.TFTransformOutput, Dict[str, Any]], tf.keras.Model]
 
@@ -24,6 +30,7 @@ def import_by_path(dotted_path: str) -> Any:
     The error says where Python looked, and what to do: install the package, or run
     from the folder that holds it.
     """
+    dotted_path = current_name(dotted_path)
     module_name, sep, attr = dotted_path.rpartition(':')
     if not sep:
         module_name, _, attr = dotted_path.rpartition('.')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from components.trainer.progress import ProgressMeter
+from tfx_keras_estimator.components.trainer.progress import ProgressMeter
 
 
 class ProgressHook(tf.compat.v1.train.SessionRunHook):

@@ -16,8 +16,8 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from wine_preprocessing import CLASSES, LABEL
 
-from components.trainer.config import TrainerConfig
-from components.trainer.task import MULTICLASS_CLASSIFICATION, TaskSpec
+from tfx_keras_estimator.components.trainer.config import TrainerConfig
+from tfx_keras_estimator.components.trainer.task import MULTICLASS_CLASSIFICATION, TaskSpec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,7 +38,7 @@ def create_pipeline(output: str, train_steps: int) -> tfx.dsl.Pipeline:
         checkpoint_root=os.path.join(output, 'checkpoints'),
         name='wine')
     trainer = tfx.components.Trainer(
-        run_fn='components.trainer.run_fn',
+        run_fn='tfx_keras_estimator.components.trainer.run_fn',
         examples=transform.outputs['transformed_examples'],
         transform_graph=transform.outputs['transform_graph'],
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),

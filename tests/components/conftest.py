@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from components.recipes import get_recipe
-from components.trainer.model import import_by_path
-from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.tft_helpers import write_transform_output
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer.model import import_by_path
+from tfx_keras_estimator.pipelines.data import load_schema
 
 
 def _transform_output(recipe_name: str, csv_path, rows: int, tmp_path_factory):
@@ -43,8 +43,8 @@ def taxi_examples(tmp_path_factory, taxi_csv):
     """The shipped taxi CSV as ExampleGen writes it (train and eval splits of gzipped tf.Examples)."""
     import shutil
 
-    from components.fast_example_gen import Executor
     from tests.components.test_fast_example_gen import run
+    from tfx_keras_estimator.components.fast_example_gen import Executor
 
     data = tmp_path_factory.mktemp('taxi-csv')
     shutil.copy(taxi_csv, data / 'chicago_taxi.csv')

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from components.anomaly_gate import SEVERITIES, describe, read_anomalies
+from tfx_keras_estimator.components.anomaly_gate import SEVERITIES, describe, read_anomalies
 
 
 def _anomalies(feature, severity, description):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tfx.types import standard_artifacts
 
-from components.baseline import pick_baseline
+from tfx_keras_estimator.components.baseline import pick_baseline
 
 
 def _model(model_id):

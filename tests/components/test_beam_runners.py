@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import beam_runners
-from components.fast_evaluator.executor import fallback_reason
-from components.fast_example_gen.executor import processes_for
+from tfx_keras_estimator.components import beam_runners
+from tfx_keras_estimator.components.fast_evaluator.executor import fallback_reason
+from tfx_keras_estimator.components.fast_example_gen.executor import processes_for
 
 LOCAL_SPELLINGS = [
     [], ['--runner=DirectRunner'], ['--runner=direct'], ['--runner=DIRECT'], ['--runner=directrunner'],

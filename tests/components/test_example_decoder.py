@@ -14,10 +14,10 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.coders import example_coder
 
-from components import example_decoder
-from components.example_decoder import ExampleDecoder
-from components.recipes import get_recipe
-from pipelines.data import load_schema
+from tfx_keras_estimator.components import example_decoder
+from tfx_keras_estimator.components.example_decoder import ExampleDecoder
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.data import load_schema
 
 
 def tfx_bsl(records, schema: Optional[schema_pb2.Schema] = None) -> pa.RecordBatch:

@@ -27,7 +27,7 @@ from tfx import v1 as tfx
 from tfx.components.evaluator import executor as tfx_evaluator_executor
 from tfx.utils import proto_utils
 
-from components.fast_evaluator import Executor, FastEvaluator, executor
+from tfx_keras_estimator.components.fast_evaluator import Executor, FastEvaluator, executor
 
 EVALUATOR = 'Evaluator'
 
@@ -146,8 +146,8 @@ def test_what_the_fast_path_does_not_cover_goes_to_tfx(config, args, reason):
 
 
 def test_the_pipelines_eval_configs_take_the_fast_path():
-    from components.recipes import get_recipe
-    from pipelines.pipeline import comparison_eval_config, eval_config
+    from tfx_keras_estimator.components.recipes import get_recipe
+    from tfx_keras_estimator.pipelines.pipeline import comparison_eval_config, eval_config
     for config in (eval_config(get_recipe('taxi')), comparison_eval_config()):
         json_config = proto_utils.proto_to_json(config)
         assert executor.fallback_reason(json_config, {}, ['--direct_running_mode=multi_processing']) is None

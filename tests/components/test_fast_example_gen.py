@@ -33,7 +33,7 @@ from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_execu
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 
-from components.fast_example_gen import Executor, FastCsvExampleGen, conversion, executor, reader
+from tfx_keras_estimator.components.fast_example_gen import Executor, FastCsvExampleGen, conversion, executor, reader
 
 SPLITS = (('train', 2), ('eval', 1))
 
@@ -343,8 +343,8 @@ def test_in_a_pipeline_records_span_version_fingerprint(tmp_path, taxi_csv):
 def test_schema_types_and_missing_tokens(tmp_path):
     """With CsvOptions: the schema's types, blank cells and (in number columns) tokens missing; a
     word in a number column types it as CsvExampleGen would, for ExampleValidator to report."""
-    from components.fast_example_gen.options import CsvOptions
     from tests.data_checks import write_examples
+    from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
 
     data = tmp_path / 'data'
     data.mkdir()
@@ -376,7 +376,7 @@ PORTABLE = ['--runner=PortableRunner', '--job_endpoint=embed', '--environment_ty
 
 def _awkward_options(data: Path):
     """Taxi's CSV plus a file with NA tokens and padded cells; CsvOptions typing the number columns."""
-    from components.fast_example_gen.options import CsvOptions
+    from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
 
     header = (data / 'chicago_taxi.csv').read_text().splitlines()[0].split(',')
     rows = [['NA' if i % 3 == 0 else '' if i % 3 == 1 else ' 1 ' for i in range(len(header))] for _ in range(20)]
@@ -422,7 +422,7 @@ import sys
 from pathlib import Path
 from absl import logging
 from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
-from components.fast_example_gen import Executor
+from tfx_keras_estimator.components.fast_example_gen import Executor
 from tests.components.test_fast_example_gen import _awkward_options, run
 
 logging.set_verbosity(logging.INFO)

@@ -21,7 +21,7 @@ from tfx import v1 as tfx
 from tfx.components.statistics_gen import executor as tfx_statistics_gen_executor
 from tfx.components.util import tfxio_utils
 
-from components.fast_statistics_gen import Executor, FastStatisticsGen
+from tfx_keras_estimator.components.fast_statistics_gen import Executor, FastStatisticsGen
 
 
 def run(executor_class, examples, out: str) -> tfx.types.standard_artifacts.ExampleStatistics:
@@ -81,8 +81,8 @@ def test_the_same_statistics_per_split(both, split):
 
 
 def test_the_same_anomalies_against_the_recipe_schema(both):
-    from components.recipes import get_recipe
-    from pipelines.data import load_schema
+    from tfx_keras_estimator.components.recipes import get_recipe
+    from tfx_keras_estimator.pipelines.data import load_schema
 
     schema = load_schema(get_recipe('taxi').schema_path)
     theirs, ours = both

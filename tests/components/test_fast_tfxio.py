@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 from tfx_bsl.tfxio import tf_example_record
 
-from components import fast_tfxio
-from components.recipes import get_recipe
-from pipelines.data import load_schema
+from tfx_keras_estimator.components import fast_tfxio
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.data import load_schema
 
 COLUMNS = ['company', 'fare', 'trip_start_hour']
 

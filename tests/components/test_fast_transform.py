@@ -21,8 +21,8 @@ from tfx import v1 as tfx
 # TFX's own Transform executor, run as the reference; no public tfx.v1 name for it.
 from tfx.components.transform import executor as tfx_transform_executor
 
-from components.fast_transform import Executor, FastTransform, TransformProcessor
-from components.recipes import get_recipe
+from tfx_keras_estimator.components.fast_transform import Executor, FastTransform, TransformProcessor
+from tfx_keras_estimator.components.recipes import get_recipe
 
 ORIGINAL_PROCESSOR = tfx_transform_executor.TransformProcessor
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from pipelines.report import all_runs
 from tests.conftest import REPO_ROOT, run_tke
+from tfx_keras_estimator.pipelines.report import all_runs
 
 pytestmark = pytest.mark.e2e
 

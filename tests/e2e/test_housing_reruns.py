@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.report import latest_run
 from tests.conftest import E2E_EVAL_STEPS, run_tke
+from tfx_keras_estimator.pipelines.report import latest_run
 
 pytestmark = pytest.mark.e2e
 
 BUILDER = '''
 import tensorflow as tf
-from components.recipes.common import transformed_name
-from components.recipes.housing import features as F
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.housing import features as F
 
 
 def build(tf_transform_output, hparams):

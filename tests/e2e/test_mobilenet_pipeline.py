@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines.report import latest_run
 from tests.conftest import csv_rows, run_tke, tfrecord_examples
+from tfx_keras_estimator.pipelines.report import latest_run
 
 pytestmark = pytest.mark.e2e
 

@@ -25,8 +25,8 @@ from typing import List
 
 import pytest
 
-from pipelines.report_html import REPORT_FILE, SECTIONS
 from tests.conftest import E2E_TRAIN_STEPS, run_tke
+from tfx_keras_estimator.pipelines.report_html import REPORT_FILE, SECTIONS
 
 pytestmark = pytest.mark.e2e
 

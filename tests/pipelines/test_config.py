@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from components.recipes import get_recipe
-from pipelines.config import PipelineConfig
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.config import PipelineConfig
 
 
 def test_a_recipe_by_name_or_object_and_paths_from_the_recipe():

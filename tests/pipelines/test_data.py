@@ -7,8 +7,15 @@ import shutil
 
 import pytest
 
-from components.recipes import get_recipe
-from pipelines.data import DataError, _rows_if_clean, column_rules, load_schema, validate_csv_dir, validate_data_dir
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.data import (
+    DataError,
+    _rows_if_clean,
+    column_rules,
+    load_schema,
+    validate_csv_dir,
+    validate_data_dir,
+)
 
 HOUSING = get_recipe('housing')
 

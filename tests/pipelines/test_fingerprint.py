@@ -7,9 +7,14 @@ import sys
 
 import pytest
 
-import pipelines.fingerprint as fp
-from components.recipes import get_recipe
-from pipelines.fingerprint import module_folder, source_fingerprint, trainer_fingerprint, transform_fingerprint
+import tfx_keras_estimator.pipelines.fingerprint as fp
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.fingerprint import (
+    module_folder,
+    source_fingerprint,
+    trainer_fingerprint,
+    transform_fingerprint,
+)
 
 
 @pytest.fixture()

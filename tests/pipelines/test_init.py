@@ -11,12 +11,12 @@ from typing import Dict, List
 import pytest
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.recipes import load_recipe
-from pipelines import init
-from pipelines.data import load_schema
 from tests.conftest import run_tke
 from tests.data_checks import anomalies_of
 from tests.init_tables import mixed_taxi_csv
+from tfx_keras_estimator.components.recipes import load_recipe
+from tfx_keras_estimator.pipelines import init
+from tfx_keras_estimator.pipelines.data import load_schema
 
 
 def _write(path: Path, header: List[str], rows: List[List[object]]) -> Path:

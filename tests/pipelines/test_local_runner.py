@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from components.recipes.registry import get_recipe
-from pipelines.local_runner import (
+from tfx_keras_estimator.components.recipes.registry import get_recipe
+from tfx_keras_estimator.pipelines.local_runner import (
     PARALLEL_MIN_BYTES,
     LocalRunConfig,
     RunDirectoryBusy,
@@ -90,7 +90,7 @@ def _beam_components(pipeline):
 
 
 def test_beam_arg_reaches_every_beam_component_after_ours(tmp_path):
-    from pipelines.pipeline import create_pipeline
+    from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
     config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), canned_baseline=True,
                                           extra_beam_args=['--direct_num_workers=3', '--save_main_session']))
@@ -103,7 +103,7 @@ def test_beam_arg_reaches_every_beam_component_after_ours(tmp_path):
 
 
 def test_a_remote_runner_gets_no_direct_runner_settings(tmp_path):
-    from pipelines.pipeline import create_pipeline
+    from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
     config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), extra_beam_args=PORTABLE))
     assert config.runner.name == 'PortableRunner' and not config.runner.local

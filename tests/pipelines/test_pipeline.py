@@ -9,9 +9,9 @@ import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
 from tfx import v1 as tfx
 
-from components.recipes import get_recipe
-from pipelines.config import TRAINER_RUN_FN, EvalSplitConfig, PipelineConfig
-from pipelines.pipeline import check_fail_closed, create_pipeline, eval_config
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.config import TRAINER_RUN_FN, EvalSplitConfig, PipelineConfig
+from tfx_keras_estimator.pipelines.pipeline import check_fail_closed, create_pipeline, eval_config
 
 ORDER = ['CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'AnomalyGate', 'Transform',
          'Trainer', 'baseline_model_resolver', 'Evaluator', 'Pusher']
@@ -51,7 +51,7 @@ def test_trainer_and_transform_use_dotted_paths_from_the_package():
     assert _steps(trainer, 'train_args') == 7
     assert _steps(trainer, 'eval_args') == 3
     assert components['Transform'].exec_properties['preprocessing_fn'] == \
-        'components.recipes.housing.preprocessing.preprocessing_fn'
+        'tfx_keras_estimator.components.recipes.housing.preprocessing.preprocessing_fn'
 
 
 def test_recipe_defaults_and_warm_start():
@@ -126,7 +126,7 @@ def test_a_pusher_without_blessing_is_refused_at_build_time():
 
 @pytest.mark.parametrize('settings, materialize', [({}, False), ({'transform_materialize': True}, True)])
 def test_the_trainer_reads_raw_examples_unless_transform_materializes(settings, materialize):
-    from components.trainer.config import TrainerConfig
+    from tfx_keras_estimator.components.trainer.config import TrainerConfig
 
     components = {c.id: c for c in create_pipeline(_config(**settings)).components}
     transform, trainer = components['Transform'], components['Trainer']
@@ -140,8 +140,8 @@ def test_the_trainer_reads_raw_examples_unless_transform_materializes(settings, 
 
 
 def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
-    from components.trainer.config import CANNED_MODE, TrainerConfig
-    from pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
+    from tfx_keras_estimator.components.trainer.config import CANNED_MODE, TrainerConfig
+    from tfx_keras_estimator.pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
 
     assert CANNED_TRAINER_ID not in {c.id for c in create_pipeline(_config()).components}
     components = {c.id: c for c in create_pipeline(_config(canned_baseline=True, train_steps=9)).components}

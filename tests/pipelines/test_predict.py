@@ -19,10 +19,15 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.trainer import export
-from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, REGRESSION, TaskSpec
-from pipelines import predict
-from pipelines.data import DataError
+from tfx_keras_estimator.components.trainer import export
+from tfx_keras_estimator.components.trainer.task import (
+    BINARY_CLASSIFICATION,
+    MULTICLASS_CLASSIFICATION,
+    REGRESSION,
+    TaskSpec,
+)
+from tfx_keras_estimator.pipelines import predict
+from tfx_keras_estimator.pipelines.data import DataError
 
 # x: a required float, n: an optional integer, s: an optional string, y: the label.
 SCHEMA = text_format.Parse("""

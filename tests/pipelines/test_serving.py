@@ -6,7 +6,13 @@ import shutil
 
 import tensorflow as tf
 
-from pipelines.serving import INCOMPLETE_DIR, incomplete_reason, newest_complete, set_aside_incomplete, versions
+from tfx_keras_estimator.pipelines.serving import (
+    INCOMPLETE_DIR,
+    incomplete_reason,
+    newest_complete,
+    set_aside_incomplete,
+    versions,
+)
 
 
 def _saved_model(path) -> None:

@@ -1,7 +1,12 @@
 """Digits feature names and recipe definition: the one place these names live."""
 
-from components.recipes.common import transformed_name
-from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.registry import (
+    MULTICLASS_CLASSIFICATION,
+    MetricGate,
+    Recipe,
+    package_folder,
+)
 
 # The 8x8 image, row-major: pixel_00 is the top left, pixel_63 the bottom right.
 IMAGE_SIZE = 8
@@ -22,8 +27,8 @@ RECIPE = Recipe(
     task=MULTICLASS_CLASSIFICATION,
     label_key=LABEL_KEY,
     transformed_label_key=TRANSFORMED_LABEL_KEY,
-    preprocessing_fn='components.recipes.digits.preprocessing.preprocessing_fn',
-    model_builder='components.recipes.digits.model.build_keras_model',
+    preprocessing_fn='tfx_keras_estimator.components.recipes.digits.preprocessing.preprocessing_fn',
+    model_builder='tfx_keras_estimator.components.recipes.digits.model.build_keras_model',
     gate=MetricGate(metric='accuracy', higher_is_better=True, bound=0.9, change_tolerance=0.01),
     class_labels=tuple(str(i) for i in range(NUM_CLASSES)),
     # 500 steps of 128 (~55 epochs of the ~1,170 training rows): eval accuracy 0.990;

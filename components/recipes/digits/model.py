@@ -12,7 +12,7 @@ from typing import Any, Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.digits import features as F
+from tfx_keras_estimator.components.recipes.digits import features as F
 
 
 def build_keras_model(tf_transform_output: tft.TFTransformOutput, hparams: Dict[str, Any]) -> tf.keras.Model:

@@ -11,8 +11,8 @@ from typing import Dict
 
 import tensorflow as tf
 
-from components.recipes.digits import features as F
-from components.recipes.tft_utils import filled_with_mean, to_dense_scalar
+from tfx_keras_estimator.components.recipes.digits import features as F
+from tfx_keras_estimator.components.recipes.tft_utils import filled_with_mean, to_dense_scalar
 
 
 def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

@@ -19,8 +19,8 @@ from typing import Any, Dict, List
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.generic.hparams import DEFAULT_HPARAMS
-from components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TaskSpec
+from tfx_keras_estimator.components.recipes.generic.hparams import DEFAULT_HPARAMS
+from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TaskSpec
 
 
 def embedding_dim(categories: int) -> int:

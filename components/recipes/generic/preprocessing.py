@@ -19,9 +19,16 @@ from typing import Any, Dict, Tuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.generic.roles import BUCKET_SUFFIX, MISSING_SUFFIX, TASK_KEY, Roles, cross_name, transformed
-from components.recipes.tft_utils import counted_per_batch, values_and_presence
-from components.trainer.task import REGRESSION, TaskSpec
+from tfx_keras_estimator.components.recipes.generic.roles import (
+    BUCKET_SUFFIX,
+    MISSING_SUFFIX,
+    TASK_KEY,
+    Roles,
+    cross_name,
+    transformed,
+)
+from tfx_keras_estimator.components.recipes.tft_utils import counted_per_batch, values_and_presence
+from tfx_keras_estimator.components.trainer.task import REGRESSION, TaskSpec
 
 MISSING_CATEGORY = '__missing__'
 # Joins a cross's members: a control character no CSV cell is likely to hold, and no newline

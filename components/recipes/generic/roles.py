@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
-from components.recipes.registry import TRANSFORM_TASK_KEY
+from tfx_keras_estimator.components.recipes.registry import TRANSFORM_TASK_KEY
 
 # What spreadsheets, R and pandas write for a missing value (besides an empty cell).
 MISSING_TOKENS = ('NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', '?', '-')

@@ -1,7 +1,7 @@
 """Housing feature names and recipe definition: the one place these names live."""
 
-from components.recipes.common import transformed_name
-from components.recipes.registry import REGRESSION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.registry import REGRESSION, MetricGate, Recipe, package_folder
 
 LABEL_KEY = 'medv'
 # Standardized (z-score) numeric features.
@@ -28,8 +28,8 @@ RECIPE = Recipe(
     task=REGRESSION,
     label_key=LABEL_KEY,
     transformed_label_key=TRANSFORMED_LABEL_KEY,
-    preprocessing_fn='components.recipes.housing.preprocessing.preprocessing_fn',
-    model_builder='components.recipes.housing.model.build_keras_model',
+    preprocessing_fn='tfx_keras_estimator.components.recipes.housing.preprocessing.preprocessing_fn',
+    model_builder='tfx_keras_estimator.components.recipes.housing.model.build_keras_model',
     gate=MetricGate(metric='rmse', higher_is_better=False, bound=8.0, change_tolerance=0.5),
     train_steps=3000,
     eval_steps=20,
@@ -37,7 +37,7 @@ RECIPE = Recipe(
     # eval RMSE within the step budget (see README, Benchmarks).
     hparams={'optimizer': 'Ftrl', 'learning_rate': 0.1, 'batch_size': 128},
     slice_features=('chas',),
-    weight_labels='components.recipes.housing.model.weight_labels',
+    weight_labels='tfx_keras_estimator.components.recipes.housing.model.weight_labels',
     # schema.pbtxt and data/ ship beside this module, as package data.
     root=package_folder(__package__),
 )

@@ -8,9 +8,9 @@ from typing import Any, Dict, List
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.common import transformed_name
-from components.recipes.housing import features as F
-from components.trainer.layers import one_hot, scalar_column
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.housing import features as F
+from tfx_keras_estimator.components.trainer.layers import one_hot, scalar_column
 
 
 def build_keras_model(tf_transform_output: tft.TFTransformOutput, hparams: Dict[str, Any]) -> tf.keras.Model:

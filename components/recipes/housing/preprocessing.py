@@ -12,9 +12,14 @@ from typing import Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.common import transformed_name
-from components.recipes.housing import features as F
-from components.recipes.tft_utils import counted_per_batch, filled_with_mean, to_dense_scalar, values_and_presence
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.housing import features as F
+from tfx_keras_estimator.components.recipes.tft_utils import (
+    counted_per_batch,
+    filled_with_mean,
+    to_dense_scalar,
+    values_and_presence,
+)
 
 
 def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

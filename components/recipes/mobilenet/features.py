@@ -1,7 +1,12 @@
 """MobileNet feature names and recipe definition: the one place these names live."""
 
-from components.recipes.common import transformed_name
-from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.registry import (
+    MULTICLASS_CLASSIFICATION,
+    MetricGate,
+    Recipe,
+    package_folder,
+)
 
 # Raw features: encoded PNG bytes (any size, gray or RGB) and the digit.
 IMAGE_KEY = 'image'
@@ -26,8 +31,8 @@ RECIPE = Recipe(
     task=MULTICLASS_CLASSIFICATION,
     label_key=LABEL_KEY,
     transformed_label_key=TRANSFORMED_LABEL_KEY,
-    preprocessing_fn='components.recipes.mobilenet.preprocessing.preprocessing_fn',
-    model_builder='components.recipes.mobilenet.model.build_keras_model',
+    preprocessing_fn='tfx_keras_estimator.components.recipes.mobilenet.preprocessing.preprocessing_fn',
+    model_builder='tfx_keras_estimator.components.recipes.mobilenet.model.build_keras_model',
     gate=MetricGate(metric='accuracy', higher_is_better=True, bound=0.85, change_tolerance=0.02),
     class_labels=tuple(str(i) for i in range(NUM_CLASSES)),
     train_steps=500,

@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.mobilenet import features as F
+from tfx_keras_estimator.components.recipes.mobilenet import features as F
 
 BASE_NAME = 'mobilenet_v2_base'
 

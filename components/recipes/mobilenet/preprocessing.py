@@ -11,8 +11,8 @@ from typing import Dict
 
 import tensorflow as tf
 
-from components.recipes.mobilenet import features as F
-from components.recipes.tft_utils import to_dense_scalar
+from tfx_keras_estimator.components.recipes.mobilenet import features as F
+from tfx_keras_estimator.components.recipes.tft_utils import to_dense_scalar
 
 
 def decode_image(encoded: tf.Tensor) -> tf.Tensor:

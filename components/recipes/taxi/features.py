@@ -1,7 +1,7 @@
 """Taxi feature names and recipe definition: the one place these names live."""
 
-from components.recipes.common import transformed_name
-from components.recipes.registry import BINARY_CLASSIFICATION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.registry import BINARY_CLASSIFICATION, MetricGate, Recipe, package_folder
 
 # Raw columns the label is derived from: big tipper = tips > 0.2 * fare.
 TIPS_KEY = 'tips'
@@ -35,8 +35,8 @@ RECIPE = Recipe(
     task=BINARY_CLASSIFICATION,
     label_key=TIPS_KEY,
     transformed_label_key=TRANSFORMED_LABEL_KEY,
-    preprocessing_fn='components.recipes.taxi.preprocessing.preprocessing_fn',
-    model_builder='components.recipes.taxi.model.build_keras_model',
+    preprocessing_fn='tfx_keras_estimator.components.recipes.taxi.preprocessing.preprocessing_fn',
+    model_builder='tfx_keras_estimator.components.recipes.taxi.model.build_keras_model',
     gate=MetricGate(metric='auc', higher_is_better=True, bound=0.7, change_tolerance=0.01),
     class_labels=('0', '1'),
     # 500 steps of 256 (~13 epochs of the 10k training rows) reach the plateau; more

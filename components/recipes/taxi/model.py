@@ -12,9 +12,9 @@ from typing import Any, Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.common import transformed_name
-from components.recipes.taxi import features as F
-from components.trainer.layers import one_hot, scalar_column
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.taxi import features as F
+from tfx_keras_estimator.components.trainer.layers import one_hot, scalar_column
 
 
 def build_keras_model(tf_transform_output: tft.TFTransformOutput, hparams: Dict[str, Any]) -> tf.keras.Model:

@@ -7,9 +7,9 @@ from typing import Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.common import transformed_name
-from components.recipes.taxi import features as F
-from components.recipes.tft_utils import counted_per_batch, to_dense_scalar
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.taxi import features as F
+from tfx_keras_estimator.components.recipes.tft_utils import counted_per_batch, to_dense_scalar
 
 
 def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

@@ -1,7 +1,12 @@
 """Text feature names and recipe definition: the one place these names live."""
 
-from components.recipes.common import transformed_name
-from components.recipes.registry import MULTICLASS_CLASSIFICATION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.registry import (
+    MULTICLASS_CLASSIFICATION,
+    MetricGate,
+    Recipe,
+    package_folder,
+)
 
 # The free text the model reads: short and long description joined.
 DESCRIPTION_KEY = 'description'
@@ -62,8 +67,8 @@ RECIPE = Recipe(
     task=MULTICLASS_CLASSIFICATION,
     label_key=LABEL_KEY,
     transformed_label_key=TRANSFORMED_LABEL_KEY,
-    preprocessing_fn='components.recipes.text.preprocessing.preprocessing_fn',
-    model_builder='components.recipes.text.model.build_keras_model',
+    preprocessing_fn='tfx_keras_estimator.components.recipes.text.preprocessing.preprocessing_fn',
+    model_builder='tfx_keras_estimator.components.recipes.text.model.build_keras_model',
     gate=MetricGate(metric='accuracy', higher_is_better=True, bound=0.8, change_tolerance=0.01),
     class_labels=CLASS_LABELS,
     # The post's 80/20 split (train_size = int(len(data) * .8)): 4 of 5 hash buckets train.

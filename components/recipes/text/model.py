@@ -16,7 +16,7 @@ from typing import Any, Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.text import features as F
+from tfx_keras_estimator.components.recipes.text import features as F
 
 
 @tf.keras.utils.register_keras_serializable(package='tke')

@@ -40,8 +40,8 @@ from typing import Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes.text import features as F
-from components.recipes.tft_utils import counted_per_batch, to_dense_scalar
+from tfx_keras_estimator.components.recipes.text import features as F
+from tfx_keras_estimator.components.recipes.tft_utils import counted_per_batch, to_dense_scalar
 
 # Anything that is not a letter or a digit separates words (RE2 Unicode classes).
 _NON_WORD = r'[^\p{L}\p{N}]+'

@@ -11,16 +11,16 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes import load_recipe
-from components.recipes.generic import model
-from components.recipes.generic.preprocessing import preprocessing_fn
-from components.recipes.generic.roles import Roles, transformed
-from components.trainer.task import REGRESSION
-from pipelines import init
-from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.init_tables import mixed_taxi_csv
 from tests.tft_helpers import write_transform_output
+from tfx_keras_estimator.components.recipes import load_recipe
+from tfx_keras_estimator.components.recipes.generic import model
+from tfx_keras_estimator.components.recipes.generic.preprocessing import preprocessing_fn
+from tfx_keras_estimator.components.recipes.generic.roles import Roles, transformed
+from tfx_keras_estimator.components.trainer.task import REGRESSION
+from tfx_keras_estimator.pipelines import init
+from tfx_keras_estimator.pipelines.data import load_schema
 
 CROSS = ('company', 'trip_start_hour')
 

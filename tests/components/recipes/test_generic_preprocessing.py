@@ -9,14 +9,14 @@ import math
 import numpy as np
 import pytest
 
-from components.recipes import load_recipe
-from components.recipes.generic.preprocessing import preprocessing_fn
-from components.recipes.generic.roles import Roles, transformed
-from pipelines import init
-from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.init_tables import mixed_taxi_csv
 from tests.tft_helpers import analyze_and_transform, assert_rows_close, check_golden
+from tfx_keras_estimator.components.recipes import load_recipe
+from tfx_keras_estimator.components.recipes.generic.preprocessing import preprocessing_fn
+from tfx_keras_estimator.components.recipes.generic.roles import Roles, transformed
+from tfx_keras_estimator.pipelines import init
+from tfx_keras_estimator.pipelines.data import load_schema
 
 N_ROWS = 60
 

@@ -10,12 +10,12 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
-from components.recipes import get_recipe
-from components.recipes.mobilenet import features as F
-from components.recipes.mobilenet.model import BASE_NAME, build_base, build_keras_model
-from components.trainer.model import build_model, check_model_inputs, compile_model, import_by_path
-from pipelines.data import load_schema
 from tests.conftest import tfrecord_examples
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.mobilenet import features as F
+from tfx_keras_estimator.components.recipes.mobilenet.model import BASE_NAME, build_base, build_keras_model
+from tfx_keras_estimator.components.trainer.model import build_model, check_model_inputs, compile_model, import_by_path
+from tfx_keras_estimator.pipelines.data import load_schema
 
 RECIPE = get_recipe('mobilenet')
 IMAGE_FLOATS = F.IMAGE_SIZE * F.IMAGE_SIZE * F.CHANNELS

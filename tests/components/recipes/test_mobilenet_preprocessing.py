@@ -11,12 +11,12 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
-from components.recipes import get_recipe
-from components.recipes.mobilenet import features as F
-from components.recipes.mobilenet.preprocessing import preprocessing_fn
-from pipelines.data import load_schema
 from tests.conftest import csv_rows, tfrecord_examples
 from tests.tft_helpers import check_golden
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.mobilenet import features as F
+from tfx_keras_estimator.components.recipes.mobilenet.preprocessing import preprocessing_fn
+from tfx_keras_estimator.pipelines.data import load_schema
 
 N_SHIPPED = 2
 SIZE = F.IMAGE_SIZE

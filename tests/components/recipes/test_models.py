@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.trainer.model import build_model, check_model_inputs, import_by_path
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer.model import build_model, check_model_inputs, import_by_path
 
 
 @pytest.mark.parametrize('recipe_name, fixture',

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components.recipes.registry import (
+from tests.conftest import REPO_ROOT
+from tfx_keras_estimator.components.recipes.registry import (
     BUILT_IN,
     Recipe,
     RecipeNotFound,
@@ -17,8 +18,7 @@ from components.recipes.registry import (
     load_recipe,
     package_folder,
 )
-from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE
-from tests.conftest import REPO_ROOT
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, KERAS_FILE_MODE
 
 WINE_RECIPE = REPO_ROOT / 'examples' / 'wine_recipe'
 
@@ -36,7 +36,7 @@ def importable(tmp_path, monkeypatch):
 @pytest.mark.parametrize('name', BUILT_IN)
 def test_built_in_recipes_find_their_files_through_their_package(name):
     recipe = get_recipe(name)
-    assert recipe.root == package_folder(f'components.recipes.{name}')
+    assert recipe.root == package_folder(f'tfx_keras_estimator.components.recipes.{name}')
     assert recipe.schema_path.is_file() and recipe.data_dir.is_dir() and any(recipe.data_dir.iterdir())
     check_recipe(recipe)
 
@@ -63,7 +63,7 @@ def _write_package(root: Path, attr_value: str = 'WINE') -> None:
         shutil.copy(WINE_RECIPE / name, package / name)
     shutil.copytree(REPO_ROOT / 'examples' / 'data' / 'wine', package / 'data')
     (package / 'recipes.py').write_text(f'''
-from components.recipes import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
+from tfx_keras_estimator.components.recipes import MULTICLASS_CLASSIFICATION, MetricGate, Recipe
 
 {attr_value} = Recipe(
     name='wine-pkg', description='wine, from a package', task=MULTICLASS_CLASSIFICATION,
@@ -117,7 +117,8 @@ def test_the_shipped_example_folder_loads():
     ('nope', "unknown recipe 'nope': not a built-in recipe"),
     ('no_such_pkg_xyz.recipes:X', "cannot import module 'no_such_pkg_xyz.recipes'.*looked in the current folder"),
     ('my_pkg.recipes:MISSING', r"module 'my_pkg.recipes' \(.*recipes.py\) has no attribute 'MISSING'"),
-    ('my_pkg.recipes:NOT_A_RECIPE', 'my_pkg.recipes.NOT_A_RECIPE is a int, not a components.recipes.Recipe'),
+    ('my_pkg.recipes:NOT_A_RECIPE',
+     'my_pkg.recipes.NOT_A_RECIPE is a int, not a tfx_keras_estimator.components.recipes.Recipe'),
     ('./no/such/folder', r'recipe folder .*no/such/folder does not exist'),
 ])
 def test_what_was_looked_for_and_where(importable, ref, message):

@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from components.recipes import get_recipe
-from components.recipes.common import transformed_name
-from components.recipes.taxi import features as F
-from components.recipes.taxi.preprocessing import preprocessing_fn
-from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.tft_helpers import analyze_and_transform, check_golden
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.taxi import features as F
+from tfx_keras_estimator.components.recipes.taxi.preprocessing import preprocessing_fn
+from tfx_keras_estimator.pipelines.data import load_schema
 
 N_ROWS = 20
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.recipes.text import features as F
-from components.recipes.text.model import SparseBag, SparseDropout
-from components.trainer.model import build_model, check_model_inputs, compile_model, import_by_path
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.text import features as F
+from tfx_keras_estimator.components.recipes.text.model import SparseBag, SparseDropout
+from tfx_keras_estimator.components.trainer.model import build_model, check_model_inputs, compile_model, import_by_path
 
 
 @pytest.fixture(scope='module')

@@ -14,12 +14,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.recipes.text import features as F
-from components.recipes.text.preprocessing import description_words, label_index, preprocessing_fn, qualifier_words
-from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.tft_helpers import analyze_and_transform, check_golden
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.text import features as F
+from tfx_keras_estimator.components.recipes.text.preprocessing import (
+    description_words,
+    label_index,
+    preprocessing_fn,
+    qualifier_words,
+)
+from tfx_keras_estimator.pipelines.data import load_schema
 
 # Analyzed rows: enough for a vocabulary of a few hundred words in 3 or more descriptions
 # (on 5 rows it would hold 9); the golden file keeps the first 5 rows' output.

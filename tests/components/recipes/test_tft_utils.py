@@ -18,7 +18,12 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.recipes.tft_utils import counted_per_batch, filled_with_mean, to_dense_scalar, values_and_presence
+from tfx_keras_estimator.components.recipes.tft_utils import (
+    counted_per_batch,
+    filled_with_mean,
+    to_dense_scalar,
+    values_and_presence,
+)
 
 SPEC = {'token': tf.io.FixedLenFeature([], tf.string)}
 

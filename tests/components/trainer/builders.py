@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from components.recipes.common import transformed_name
-from components.recipes.housing import features as F
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.housing import features as F
 
 
 def numeric_only(tf_transform_output, hparams):

@@ -18,10 +18,10 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
-from components.recipes import get_recipe
-from pipelines.data import load_schema
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.data import load_schema
 
 TRAIN_ROWS = 160
 

@@ -9,7 +9,7 @@ from typing import Dict
 from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer executor does
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.trainer.config import TrainerConfig
+from tfx_keras_estimator.components.trainer.config import TrainerConfig
 
 
 def trainer_fn_args(inputs: Dict[str, str], work: Path, steps: int, config: TrainerConfig, base_model=None,

@@ -31,8 +31,8 @@ from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.recipes import get_recipe
-from components.trainer import adapter, run_fn
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer import adapter, run_fn
 
 
 def task_fn_args(spec: Dict[str, Any]) -> fn_args_utils.FnArgs:

@@ -6,7 +6,7 @@ import logging
 from contextlib import contextmanager
 from typing import Iterator, List
 
-from components.trainer.progress import PROGRESS_LOGGER, RECORD_ATTR, Progress
+from tfx_keras_estimator.components.trainer.progress import PROGRESS_LOGGER, RECORD_ATTR, Progress
 
 
 class _Collect(logging.Handler):

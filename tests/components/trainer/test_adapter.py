@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.trainer import run_fn
-from components.trainer.adapter import ESTIMATOR_SUBDIR, TrainingDivergedError
-from pipelines.data import load_schema
 from tests.components.trainer.fn_args import trainer_fn_args as _fn_args
 from tests.components.trainer.progress_records import progress_records
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer import run_fn
+from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, TrainingDivergedError
+from tfx_keras_estimator.pipelines.data import load_schema
 
 HOUSING = get_recipe('housing')
 
@@ -83,7 +83,7 @@ def test_eval_model_hands_tfma_only_the_slice_features_and_the_serialized_exampl
     # serialized examples itself, so the transformed features are not among them.
     from tensorflow_model_analysis.eval_saved_model.load import EvalSavedModel
 
-    from components.trainer.export import SERIALIZED_FEATURE
+    from tfx_keras_estimator.components.trainer.export import SERIALIZED_FEATURE
 
     features, _, _ = EvalSavedModel(trained.eval_model_dir).get_features_predictions_labels_dicts()
     assert HOUSING.slice_features == ('chas',)

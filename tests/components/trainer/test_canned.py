@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.trainer import canned, run_fn
-from components.trainer.config import CANNED_MODE
-from pipelines.data import load_schema
 from tests.components.trainer.fn_args import trainer_fn_args
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer import canned, run_fn
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE
+from tfx_keras_estimator.pipelines.data import load_schema
 
 
 @pytest.mark.parametrize('recipe_name', ['housing', 'taxi', 'digits'])

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.trainer import run_fn
-from components.trainer.adapter import ESTIMATOR_SUBDIR, checkpoint_dir
-from components.trainer.checkpoints import UNREADABLE_SUBDIR, CorruptCheckpointError, unreadable
 from tests.components.trainer.fn_args import trainer_fn_args
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer import run_fn
+from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, checkpoint_dir
+from tfx_keras_estimator.components.trainer.checkpoints import UNREADABLE_SUBDIR, CorruptCheckpointError, unreadable
 
 
 @pytest.fixture()

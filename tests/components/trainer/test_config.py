@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from components.trainer.config import CANNED_MODE, CUSTOM_CONFIG_KEY, KERAS_FILE_MODE, TrainerConfig
-from components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, TaskSpec
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, CUSTOM_CONFIG_KEY, KERAS_FILE_MODE, TrainerConfig
+from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION, TaskSpec
 
 TASK = TaskSpec(label_key='churned', transformed_label_key='churned_xf', task=BINARY_CLASSIFICATION,
                 class_labels=('no', 'yes'))

@@ -14,20 +14,20 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes import get_recipe
-from components.recipes.common import transformed_name
-from components.recipes.housing import features as F
-from components.trainer import run_fn
-from components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
-from components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE
-from components.trainer.convert import BEST_MODEL_FILE
-from components.trainer.keras_file import UnsafeKerasFileError
-from pipelines.data import load_schema
-from pipelines.run_details import training_curves
 from tests.components.trainer.fn_args import trainer_fn_args
 from tests.components.trainer.progress_records import progress_records
 from tests.conftest import csv_rows
 from tests.serving import examples_from_rows
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.common import transformed_name
+from tfx_keras_estimator.components.recipes.housing import features as F
+from tfx_keras_estimator.components.trainer import run_fn
+from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
+from tfx_keras_estimator.components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE
+from tfx_keras_estimator.components.trainer.convert import BEST_MODEL_FILE
+from tfx_keras_estimator.components.trainer.keras_file import UnsafeKerasFileError
+from tfx_keras_estimator.pipelines.data import load_schema
+from tfx_keras_estimator.pipelines.run_details import training_curves
 
 HOUSING = get_recipe('housing')
 N_ROWS = 8
@@ -153,7 +153,7 @@ def test_keras_file_must_match_the_transformed_features(housing_trainer_inputs, 
 
 
 def test_keras_fit_divergence_names_the_epoch_and_step_and_exports_nothing(housing_trainer_inputs, tmp_path):
-    from components.trainer.adapter import TrainingDivergedError
+    from tfx_keras_estimator.components.trainer.adapter import TrainingDivergedError
 
     config = HOUSING.trainer_config(mode=KERAS_FIT_MODE, hparams={'optimizer': 'SGD', 'learning_rate': 1e30,
                                                                   'steps_per_epoch': 10})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.trainer import export
+from tfx_keras_estimator.components.trainer import export
 
 SPEC = {
     'x': tf.io.FixedLenFeature([1], tf.float32),        # strict: the schema gave it a shape

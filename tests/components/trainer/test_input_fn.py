@@ -14,10 +14,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes import get_recipe
-from components.trainer.input_fn import make_input_fn, shard_files
 from tests.components.trainer.fn_args import trainer_fn_args
 from tests.components.trainer.multiworker_task import row_ids
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer.input_fn import make_input_fn, shard_files
 
 HOUSING = get_recipe('housing')
 BATCH = 16

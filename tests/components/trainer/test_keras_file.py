@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from components.trainer.keras_file import (
+from tfx_keras_estimator.components.trainer.keras_file import (
     HDF5,
     KERAS_V3,
     SAVED_MODEL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import tensorflow as tf
 
-from components.trainer.model import (
+from tfx_keras_estimator.components.trainer.model import (
     auc_metric,
     auc_thresholds,
     build_model,
@@ -64,7 +64,7 @@ def test_unknown_optimizer_and_bad_paths():
     with pytest.raises(ValueError, match='cannot import module'):
         import_by_path('no_such_package.module.build')
     with pytest.raises(ValueError, match='has no attribute'):
-        import_by_path('components.recipes.housing.model.no_such_builder')
+        import_by_path('tfx_keras_estimator.components.recipes.housing.model.no_such_builder')
     with pytest.raises(ValueError, match='not a tf.keras.Model'):
         build_model(lambda tft_output, hparams: 'not a model', None, {})
 

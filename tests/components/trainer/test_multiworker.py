@@ -30,13 +30,13 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipes import get_recipe
-from components.trainer import cluster, run_fn
-from components.trainer.adapter import ESTIMATOR_SUBDIR
-from pipelines.data import load_schema
 from tests.components.trainer.multiworker_task import row_ids, task_fn_args
 from tests.conftest import REPO_ROOT, csv_rows
 from tests.serving import examples_from_rows
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer import cluster, run_fn
+from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR
+from tfx_keras_estimator.pipelines.data import load_schema
 
 TRAIN_STEPS = 600
 # Small batches: 10 steps an epoch of the 160 training rows, so an epoch's worth of steps

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from components.trainer.progress import PROGRESS_LOGGER, RECORD_ATTR, Progress, ProgressMeter, format_seconds
+from tfx_keras_estimator.components.trainer.progress import (
+    PROGRESS_LOGGER,
+    RECORD_ATTR,
+    Progress,
+    ProgressMeter,
+    format_seconds,
+)
 
 
 class Clock:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.recipes import get_recipe
-from components.recipes.housing.model import build_keras_model, weight_labels
-from components.trainer.weights import linear_weights
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.recipes.housing.model import build_keras_model, weight_labels
+from tfx_keras_estimator.components.trainer.weights import linear_weights
 
 
 def _reader(model):

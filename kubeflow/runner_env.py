@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Mapping, Optional
 
-from components.recipes.registry import DEFAULT_RECIPE
-from kubeflow_runners.compile import CompileConfig
-from pipelines.cloud import CloudConfig
-from pipelines.config import PipelineConfig
+from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE
+from tfx_keras_estimator.kubeflow.compile import CompileConfig
+from tfx_keras_estimator.pipelines.cloud import CloudConfig
+from tfx_keras_estimator.pipelines.config import PipelineConfig
 
 
 def _int(env: Mapping[str, str], name: str) -> Optional[int]:
@@ -33,7 +33,7 @@ def _int(env: Mapping[str, str], name: str) -> Optional[int]:
 def config_from_env(engine: str, env: Mapping[str, str]) -> CompileConfig:
     missing = [name for name in ('TKE_PIPELINE_ROOT', 'TKE_IMAGE') if not env.get(name)]
     if missing:
-        raise ValueError(f'set {" and ".join(missing)} (see kubeflow_runners/runner_env.py)')
+        raise ValueError(f'set {" and ".join(missing)} (see kubeflow/runner_env.py)')
     image = env['TKE_IMAGE']
     cloud = CloudConfig()
     if env.get('TKE_CLOUD_CONFIG'):

@@ -7,14 +7,20 @@ import json
 import pytest
 from tfx import v1 as tfx
 
-from components.recipes import get_recipe
-from components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
-from kubeflow_runners.compile import IMAGE_SITE, CompileConfig, image_wheel, in_pod_beam_args, pipeline_config
-from kubeflow_runners.runner_env import config_from_env
-from pipelines.cloud import CloudConfig, DataflowConfig, VertexTrainingConfig, WorkerPoolConfig
-from pipelines.config import PipelineConfig
-from pipelines.pipeline import check_fail_closed, create_pipeline
-from tests.kubeflow_runners.conftest import CLOUD_CONFIG, IMAGE, PIPELINE_ROOT
+from tests.kubeflow.conftest import CLOUD_CONFIG, IMAGE, PIPELINE_ROOT
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
+from tfx_keras_estimator.kubeflow.compile import (
+    IMAGE_SITE,
+    CompileConfig,
+    image_wheel,
+    in_pod_beam_args,
+    pipeline_config,
+)
+from tfx_keras_estimator.kubeflow.runner_env import config_from_env
+from tfx_keras_estimator.pipelines.cloud import CloudConfig, DataflowConfig, VertexTrainingConfig, WorkerPoolConfig
+from tfx_keras_estimator.pipelines.config import PipelineConfig
+from tfx_keras_estimator.pipelines.pipeline import check_fail_closed, create_pipeline
 
 EXTENSIONS = tfx.extensions.google_cloud_ai_platform
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from components.recipes.registry import Recipe, check_recipe
-from components.trainer.config import CANNED_MODE, ESTIMATOR_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
-from pipelines.config import PipelineConfig, beam_runner, names_dependencies
+from tfx_keras_estimator.components.recipes.registry import Recipe, check_recipe
+from tfx_keras_estimator.components.trainer.config import CANNED_MODE, ESTIMATOR_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
+from tfx_keras_estimator.pipelines.config import PipelineConfig, beam_runner, names_dependencies
 
 ENGINES = ('kubeflow', 'vertex')
 # Where the pipeline image keeps its Python code: the Dockerfile installs this package's
@@ -150,7 +150,7 @@ def pipeline_config(config: CompileConfig) -> PipelineConfig:
 
 def image_check_command(recipe_ref: str) -> str:
     """What to run in an image built FROM ours that adds your recipe: fails the build if it cannot import."""
-    return f'python -m kubeflow_runners.image_check --recipe {recipe_ref}'
+    return f'python -m tfx_keras_estimator.kubeflow.image_check --recipe {recipe_ref}'
 
 
 def _require(modules: List[str], what: str) -> None:
@@ -172,8 +172,8 @@ def check_environment(engine: str) -> None:
 def compile_pipeline(config: CompileConfig) -> Path:
     """Writes the compiled spec and returns its path."""
     check_environment(config.engine)
-    from pipelines.cloud_wiring import runtime_parameter_defaults
-    from pipelines.pipeline import create_pipeline
+    from tfx_keras_estimator.pipelines.cloud_wiring import runtime_parameter_defaults
+    from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
     spec_config = pipeline_config(config)
     check_recipe(spec_config.recipe)  # its code imports here, before the image has to

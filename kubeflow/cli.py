@@ -1,6 +1,6 @@
 """``tke compile`` and ``tke submit``: the Kubeflow / Vertex AI verbs of the ``tke`` command line.
 
-``pipelines.cli`` registers them; imports here stay light (no TensorFlow until a
+``tfx_keras_estimator.pipelines.cli`` registers them; imports here stay light (no TensorFlow until a
 compile actually starts).
 """
 
@@ -12,16 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from components.recipes.registry import DEFAULT_RECIPE, recipe_names
-from kubeflow_runners.compile import (
+from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE, recipe_names
+from tfx_keras_estimator.kubeflow.compile import (
     ENGINES,
     CompileConfig,
     CompileEnvironmentMissing,
     check_environment,
     image_check_command,
 )
-from pipelines.cloud import CloudConfig
-from pipelines.config import PipelineConfig
+from tfx_keras_estimator.pipelines.cloud import CloudConfig
+from tfx_keras_estimator.pipelines.config import PipelineConfig
 
 COMMANDS = ('compile', 'submit')
 EXIT_BAD_INPUT = 2
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         config = _compile_config(args)
         check_environment(config.engine)
         if args.command == 'submit':
-            from kubeflow_runners.submit import SubmitConfig
+            from tfx_keras_estimator.kubeflow.submit import SubmitConfig
 
             submit_config = SubmitConfig(project=args.project, region=args.region,
                                          service_account=args.service_account,
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, CompileEnvironmentMissing) as e:
         print(f'tke: error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    from kubeflow_runners.compile import compile_pipeline
+    from tfx_keras_estimator.kubeflow.compile import compile_pipeline
 
     try:
         output = compile_pipeline(config)
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _submit(template: Path, config: CompileConfig, submit_config: Any, dry_run: bool) -> int:
-    from kubeflow_runners import submit as submitting
+    from tfx_keras_estimator.kubeflow import submit as submitting
 
     credentials = None
     if dry_run:

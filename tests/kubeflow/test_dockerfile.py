@@ -14,9 +14,9 @@ from typing import List, Tuple
 
 from packaging.requirements import Requirement
 
-from kubeflow_runners.compile import IMAGE_PROJECT_ROOT, IMAGE_SITE, IMAGE_WHEEL_DIR, image_wheel
-from kubeflow_runners.image_check import FIXED_PATHS, MODULES, import_dotted, problems
 from tests.conftest import REPO_ROOT
+from tfx_keras_estimator.kubeflow.compile import IMAGE_PROJECT_ROOT, IMAGE_SITE, IMAGE_WHEEL_DIR, image_wheel
+from tfx_keras_estimator.kubeflow.image_check import FIXED_PATHS, MODULES, import_dotted, problems
 
 DOCKERFILE = REPO_ROOT / 'Dockerfile'
 BEAM_BOOT = '/opt/apache/beam/boot'
@@ -66,7 +66,7 @@ def test_workdir_is_where_the_compiled_spec_looks():
 def test_every_copy_source_exists_and_is_in_the_build_context():
     copies = [shlex.split(args) for op, args in instructions() if op == 'COPY']
     sources = [src for *srcs, _ in copies for src in srcs]
-    assert {'requirements.lock', 'components/', 'pipelines/', 'kubeflow_runners/'} <= set(sources)
+    assert {'requirements.lock', 'components/', 'pipelines/', 'kubeflow/'} <= set(sources)
     for src in sources:
         assert (REPO_ROOT / src).exists(), src
         assert dockerignore_allows(src.rstrip('/')), f'.dockerignore excludes {src}'
@@ -81,11 +81,12 @@ def test_installs_the_lock_then_the_wheel_non_editable_and_checks_the_image():
     assert f'pip wheel --no-cache-dir --no-deps --no-build-isolation -w {IMAGE_WHEEL_DIR} .' in runs
     install = f'pip install --no-cache-dir --no-deps --target {IMAGE_SITE} {IMAGE_WHEEL_DIR}/*.whl'
     assert install in runs
-    assert runs.index('-r requirements.lock') < runs.index(install) < runs.index('kubeflow_runners.image_check')
+    check = 'tfx_keras_estimator.kubeflow.image_check'
+    assert runs.index('-r requirements.lock') < runs.index(install) < runs.index(check)
     assert 'sys.version_info[:2] == (3, 10)' in runs
     assert ('ENV', f'PYTHONPATH={IMAGE_SITE}') in instructions()
     # The checkout's copies go, so that the working folder cannot shadow the installed wheel.
-    assert 'rm -rf build components pipelines kubeflow_runners' in runs
+    assert 'rm -rf build components pipelines kubeflow' in runs
     assert image_wheel().startswith(f'{IMAGE_WHEEL_DIR}/tfx_keras_estimator-') and image_wheel().endswith('.whl')
 
 
@@ -104,8 +105,8 @@ def test_the_image_check_names_a_recipe_that_does_not_import(tmp_path):
 
 
 def test_package_list_ships_the_runners():
-    assert '"kubeflow_runners*"' in (REPO_ROOT / 'pyproject.toml').read_text()
-    assert Path(REPO_ROOT / 'kubeflow_runners' / '__init__.py').exists()
+    assert "FOLDERS = ('components', 'pipelines', 'kubeflow')" in (REPO_ROOT / 'setup.py').read_text()
+    assert Path(REPO_ROOT / 'kubeflow' / '__init__.py').exists()
 
 
 def test_the_beam_boot_stays_the_entrypoint():

@@ -10,10 +10,10 @@ import subprocess
 import pytest
 from google.auth.credentials import AnonymousCredentials
 
-from kubeflow_runners.compile import IMAGE_SITE
-from kubeflow_runners.submit import SubmitConfig, build_job, describe
 from tests.conftest import REPO_ROOT, run_tke
-from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, PROJECT, REGION, kfp_venv
+from tests.kubeflow.conftest import IMAGE, PIPELINE_ROOT, PROJECT, REGION, kfp_venv
+from tfx_keras_estimator.kubeflow.compile import IMAGE_SITE
+from tfx_keras_estimator.kubeflow.submit import SubmitConfig, build_job, describe
 
 
 def test_dry_run_prints_the_job_and_submits_nothing(vertex_dry_run):
@@ -98,7 +98,7 @@ def test_runner_file_works_with_the_tfx_cli(tmp_path):
            'TKE_PIPELINE_ROOT': PIPELINE_ROOT, 'TKE_IMAGE': IMAGE, 'TKE_RECIPE': 'taxi',
            'TKE_OUTPUT': str(tmp_path / 'taxi.json')}
     proc = subprocess.run([str(bin_dir / 'tfx'), 'pipeline', 'compile', '--engine', 'vertex', '--pipeline_path',
-                           str(REPO_ROOT / 'kubeflow_runners' / 'vertex_runner.py')],
+                           str(REPO_ROOT / 'kubeflow' / 'vertex_runner.py')],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert 'Pipeline tke-taxi compiled successfully.' in proc.stdout
@@ -108,15 +108,15 @@ def test_runner_file_works_with_the_tfx_cli(tmp_path):
 
 
 def test_compile_an_outside_recipe_folder_names_its_code_and_files_in_the_image(tmp_path):
-    from tests.kubeflow_runners.conftest import run_kfp_tke
-    from tests.kubeflow_runners.test_compile import v2_constant, v2_tasks
+    from tests.kubeflow.conftest import run_kfp_tke
+    from tests.kubeflow.test_compile import v2_constant, v2_tasks
 
     folder = REPO_ROOT / 'examples' / 'wine_recipe'
     result = run_kfp_tke('compile', '--engine', 'vertex', '--recipe', str(folder), '--pipeline-root', PIPELINE_ROOT,
                          '--image', IMAGE, '--output', str(tmp_path / 'wine.json'), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert 'compiled wine for Vertex AI Pipelines (KFP v2)' in result.stdout
-    assert f'python -m kubeflow_runners.image_check --recipe {folder}' in result.stdout
+    assert f'python -m tfx_keras_estimator.kubeflow.image_check --recipe {folder}' in result.stdout
     tasks = v2_tasks((tmp_path / 'wine.json').read_text())
     assert v2_constant(tasks['Transform'], 'preprocessing_fn') == 'wine_recipe.preprocessing.preprocessing_fn'
     assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == f'{IMAGE_SITE}/wine_recipe/schema.pbtxt'
@@ -125,8 +125,8 @@ def test_compile_an_outside_recipe_folder_names_its_code_and_files_in_the_image(
 
 
 def test_compile_a_recipe_written_by_tke_init(tmp_path):
-    from tests.kubeflow_runners.conftest import run_kfp_tke
-    from tests.kubeflow_runners.test_compile import v2_constant, v2_tasks
+    from tests.kubeflow.conftest import run_kfp_tke
+    from tests.kubeflow.test_compile import v2_constant, v2_tasks
 
     written = run_tke('init', '--data', str(REPO_ROOT / 'examples' / 'data' / 'wine' / 'wine.csv'), '--label',
                       'cultivar', '--output', str(tmp_path / 'wine_init'))
@@ -136,7 +136,7 @@ def test_compile_a_recipe_written_by_tke_init(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     tasks = v2_tasks((tmp_path / 'wine.json').read_text())
     assert v2_constant(tasks['Transform'], 'preprocessing_fn') == \
-        'components.recipes.generic.preprocessing.preprocessing_fn'
+        'tfx_keras_estimator.components.recipes.generic.preprocessing.preprocessing_fn'
     assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == f'{IMAGE_SITE}/wine_init/schema.pbtxt'
     transform_config = json.loads(v2_constant(tasks['Transform'], 'custom_config'))
     assert 'alcohol' in transform_config['numeric'] and transform_config['tke_task']['label_key'] == 'cultivar'

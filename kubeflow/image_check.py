@@ -1,6 +1,6 @@
 """Checks, at image build time, that a component in the image finds what the compiled spec names.
 
-``python -m kubeflow_runners.image_check [--recipe RECIPE ...]`` (the Dockerfile's last step;
+``python -m tfx_keras_estimator.kubeflow.image_check [--recipe RECIPE ...]`` (the Dockerfile's last step;
 run it again in an image of your own that adds a recipe): every dotted path TFX will import
 (run_fn, each recipe's preprocessing_fn, model builder and weight labels, the baseline
 strategy, the anomaly gate) imports, each recipe's schema and data are where a compiled spec
@@ -15,11 +15,11 @@ import importlib
 import sys
 from typing import List, Optional, Sequence
 
-from components.recipes.registry import load_recipe, recipe_names
-from pipelines.config import TRAINER_RUN_FN
+from tfx_keras_estimator.components.recipes.registry import load_recipe, recipe_names
+from tfx_keras_estimator.pipelines.config import TRAINER_RUN_FN
 
-FIXED_PATHS = (TRAINER_RUN_FN, 'components.baseline.LatestBlessedOtherModelStrategy',
-               'components.anomaly_gate.AnomalyGate')
+FIXED_PATHS = (TRAINER_RUN_FN, 'tfx_keras_estimator.components.baseline.LatestBlessedOtherModelStrategy',
+               'tfx_keras_estimator.components.anomaly_gate.AnomalyGate')
 MODULES = ('kfp.pipeline_spec.pipeline_spec_pb2', 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor',
            'tfx.orchestration.kubeflow.container_entrypoint')
 
@@ -33,7 +33,7 @@ def import_dotted(path: str) -> object:
 
 def problems(recipes: Sequence[str] = (), in_image: bool = True) -> List[str]:
     """What a compiled pipeline would trip over; ``in_image``: also that files sit where compile puts them."""
-    from kubeflow_runners.compile import in_image as image_path
+    from tfx_keras_estimator.kubeflow.compile import in_image as image_path
 
     found = []
     paths = list(FIXED_PATHS)
@@ -64,7 +64,8 @@ def problems(recipes: Sequence[str] = (), in_image: bool = True) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m kubeflow_runners.image_check', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m tfx_keras_estimator.kubeflow.image_check',
+                                     description=__doc__.split('\n')[0])
     parser.add_argument('--recipe', action='append', default=[], metavar='RECIPE',
                         help='also check this recipe (dotted path or folder), as tke compile --recipe names it')
     args = parser.parse_args(argv)

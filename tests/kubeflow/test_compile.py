@@ -14,11 +14,11 @@ from typing import Any, Dict, Set
 import pytest
 import yaml
 
-from components.recipes import get_recipe
-from kubeflow_runners.compile import IMAGE_SITE, image_wheel
-from pipelines.config import TRAINER_RUN_FN
 from tests.conftest import REPO_ROOT
-from tests.kubeflow_runners.conftest import IMAGE, PIPELINE_ROOT, REGION, USER_BEAM_ARG, kfp_venv
+from tests.kubeflow.conftest import IMAGE, PIPELINE_ROOT, REGION, USER_BEAM_ARG, kfp_venv
+from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.kubeflow.compile import IMAGE_SITE, image_wheel
+from tfx_keras_estimator.pipelines.config import TRAINER_RUN_FN
 
 # The edges we wire (others may exist, e.g. an optional second Trainer): node -> its upstream nodes.
 EDGES = {
@@ -78,7 +78,8 @@ def test_kubeflow_v1_components_and_dependencies(kubeflow_spec):
     # Ours: the baseline is resolved once the candidate exists, and the Evaluator waits for it.
     assert 'Trainer' in nodes['baseline_model_resolver']['upstream']
     assert 'baseline_model_resolver' in nodes['Evaluator']['upstream']
-    assert 'components.baseline.LatestBlessedOtherModelStrategy' in nodes['baseline_model_resolver']['ir_text']
+    strategy = 'tfx_keras_estimator.components.baseline.LatestBlessedOtherModelStrategy'
+    assert strategy in nodes['baseline_model_resolver']['ir_text']
     assert 'compiled housing for Kubeflow Pipelines (v1, Argo YAML)' in kubeflow_spec.cli.stdout
 
 
@@ -145,7 +146,7 @@ def test_vertex_components_dependencies_and_builtin_resolver(vertex_dry_run):
     assert resolvers == {'baseline_model_resolver-model-blessing-resolver', 'baseline_model_resolver-model-resolver'}
     assert all('resolver' in tasks[name]['executor'] for name in resolvers)
     assert 'baseline_model_resolver-model-resolver' in tasks['Evaluator']['dependentTasks']
-    assert 'components.baseline' not in vertex_dry_run.text
+    assert 'tfx_keras_estimator.components.baseline' not in vertex_dry_run.text
 
 
 def test_vertex_image_code_paths_beam_args_and_cache(vertex_dry_run):
