@@ -394,7 +394,7 @@ def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv, caplog):
     shutil.copy(taxi_csv, data / 'chicago_taxi.csv')
     config = _awkward_options(data)
     local = run(Executor, data, tmp_path / 'local', custom_config=config)
-    with caplog.at_level('INFO'):
+    with caplog.at_level('INFO', logger='absl'):
         beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, custom_config=config)
     assert 'a Beam job with our rows-to-examples rules runs on the Beam runner PortableRunner' in caplog.text
     assert beam.split_names == local.split_names
@@ -411,7 +411,7 @@ def test_remote_runner_without_options_runs_csv_example_gen(tmp_path, caplog):
     (data / 'a.csv').write_text(TRICKY_A, encoding='utf-8')
     (data / 'b.csv').write_text(TRICKY_B, encoding='utf-8')
     local = run(Executor, data, tmp_path / 'local', splits=(('train', 1), ('eval', 1)))
-    with caplog.at_level('INFO'):
+    with caplog.at_level('INFO', logger='absl'):
         beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, splits=(('train', 1), ('eval', 1)))
     assert "TFX's CsvExampleGen executor runs on the Beam runner PortableRunner" in caplog.text
     assert_same_output(beam, local)  # theirs first: the canonical bytes are ours
