@@ -2,10 +2,9 @@
 
 Why: tfx_bsl's ``ExamplesToRecordBatchDecoder`` (what TFXIO, and so StatisticsGen and
 Transform, decode with) parses each example into a protobuf message first: on the taxi
-data it decodes about 85k examples a second, and at 100x that was most of StatisticsGen's
-and Transform's time (17.7 s of decoding against 1.5 s of TFDV's statistics on 1.5M
-rows). TensorFlow's example parser (``tf.io.parse_example``, the one ``tf.data`` input
-uses) reads the same 500k examples in 0.5 s against 5.6 s.
+data that was most of StatisticsGen's and Transform's time at 100x, far more than TFDV's
+statistics. TensorFlow's example parser (``tf.io.parse_example``, the one ``tf.data`` input
+uses) reads the same examples about ten times faster (figures: docs/performance.md).
 
 The parser cannot tell a feature that is absent from one present with an empty list (tfx_bsl
 decodes the first as null, the second as ``[]``; CsvExampleGen writes an empty cell as the

@@ -1,13 +1,13 @@
 """tfx_bsl's TFExampleRecord with a Beam source that reads in blocks and decodes ten times faster.
 
-Why: at 100x the taxi data Transform's analysis took 31-36 s and StatisticsGen 39 s, and
-most of it was getting the examples into Arrow: decoding them with tfx_bsl (about 13 s of
-Transform's time) and reading them with Beam's TFRecord source (a Python loop per record,
-about 8 s). ``FastTFExampleRecord`` is the TFXIO TFX makes for these files (same schema,
-tensor representations, projection, Arrow schema); only its Beam source differs: each file
-is read with tf.data's reader in blocks and decoded by
-``tfx_keras_estimator.components.example_decoder.ExampleDecoder``, which yields the RecordBatches tfx_bsl's
-decoder yields. ``faster`` swaps it in for a plain ``TFExampleRecord`` and leaves any
+Why: at 100x the taxi data most of Transform's analysis and of StatisticsGen was getting the
+examples into Arrow: decoding them with tfx_bsl and reading them with Beam's TFRecord source
+(a Python loop per record; figures: docs/performance.md). ``FastTFExampleRecord`` is the
+TFXIO TFX makes for these files (same schema, tensor representations, projection, Arrow
+schema); only its Beam source differs: each file is read with tf.data's reader in blocks
+and decoded by ``tfx_keras_estimator.components.example_decoder.ExampleDecoder``, which
+yields the RecordBatches tfx_bsl's decoder yields. ``faster`` swaps it in for a plain
+``TFExampleRecord`` and leaves any
 other TFXIO (raw records, other payloads or formats) as it is.
 """
 
@@ -28,7 +28,7 @@ from tfx_bsl.tfxio import tfxio as tfxio_module
 from tfx_keras_estimator.components.example_decoder import ExampleDecoder
 
 # Examples per RecordBatch (tfx_bsl's Beam source makes batches of at most 1,000). Measured on
-# Transform at 100x: 15.6-16.5 s with 16,384, 18.3-18.5 s with 65,536, 18.4 s with 8,192.
+# The fastest of the sizes tried on Transform at 100x (docs/performance.md).
 BLOCK_ROWS = 16384
 
 
@@ -38,8 +38,8 @@ def record_blocks(patterns: Sequence[str], rows: int) -> tf.data.Dataset:
     tf.data's TFRecord reader, gzip told from the names as tfx_bsl tells it (all ``*.gz``: gzip;
     none: plain; a mix is an error). Not tfx_bsl's ``make_tf_record_dataset``: it interleaves
     the files record by record through a parallel interleave, whose cost per record made
-    reading the 1M training examples of 100x the taxi data take 10.3 s, against 1.9-2.3 s
-    for the same blocks read file after file.
+    reading the training examples of 100x the taxi data several times slower than reading
+    the same blocks file after file.
     """
     files = sorted({path for pattern in patterns for path in tf.io.gfile.glob(pattern)})
     if not files:

@@ -21,10 +21,9 @@ from tfx_keras_estimator.kubeflow.compile import (
     image_check_command,
 )
 from tfx_keras_estimator.pipelines.cloud import CloudConfig
-from tfx_keras_estimator.pipelines.config import PipelineConfig
+from tfx_keras_estimator.pipelines.config import EXIT_BAD_INPUT, PipelineConfig
 
 COMMANDS = ('compile', 'submit')
-EXIT_BAD_INPUT = 2
 BEAM_ARG_HELP = ('a Beam pipeline option for every Beam component, after the ones tke sets (so yours win), '
                  'written with "=": --beam-arg=--name=value, or --beam-arg=--flag for a Beam switch; repeatable. '
                  'E.g. --beam-arg=--runner=PortableRunner --beam-arg=--job_endpoint=HOST:PORT')

@@ -10,7 +10,7 @@ import dataclasses
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tfx_keras_estimator.components.recipes.registry import Recipe, check_recipe
 from tfx_keras_estimator.components.trainer.config import CANNED_MODE, ESTIMATOR_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE
@@ -114,7 +114,7 @@ def import_base(recipe: Recipe) -> Path:
 
     Its files keep their place relative to it in the image's IMAGE_SITE.
     """
-    module = recipe.preprocessing_fn.rpartition(':')[0] or recipe.preprocessing_fn.rpartition('.')[0]
+    module = _recipe_module(recipe)
     spec = importlib.util.find_spec(module)
     root = recipe.schema_path.parent.resolve()
     if spec is not None and spec.origin:
@@ -125,9 +125,37 @@ def import_base(recipe: Recipe) -> Path:
     return root.parent
 
 
+def _recipe_module(recipe: Recipe) -> str:
+    return recipe.preprocessing_fn.rpartition(':')[0] or recipe.preprocessing_fn.rpartition('.')[0]
+
+
+def _package_home(path: Path, recipe: Recipe) -> Optional[Tuple[str, Path]]:
+    """(dotted package, its folder here): the outermost package of the recipe's code whose folder
+    holds ``path``. A package's folder need not be named as it imports: ``components/`` here is
+    ``tfx_keras_estimator/components`` installed (setup.py's package_dir)."""
+    parts = _recipe_module(recipe).split('.')
+    for i in range(1, len(parts) + 1):
+        package = '.'.join(parts[:i])
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            return None
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            folder = Path(location).resolve()
+            if path.is_relative_to(folder):
+                return package, folder
+    return None
+
+
 def in_image(path: Path, recipe: Recipe) -> str:
-    """A file of the recipe as the pipeline image has it."""
-    return f'{IMAGE_SITE}/{path.resolve().relative_to(import_base(recipe)).as_posix()}'
+    """A file of the recipe as the pipeline image has it: inside a package of its code, at the
+    package's dotted path; anything else at its place relative to where the code imports from."""
+    path = path.resolve()
+    home = _package_home(path, recipe)
+    if home:
+        package, folder = home
+        return f"{IMAGE_SITE}/{package.replace('.', '/')}/{path.relative_to(folder).as_posix()}"
+    return f'{IMAGE_SITE}/{path.relative_to(import_base(recipe)).as_posix()}'
 
 
 def pipeline_config(config: CompileConfig) -> PipelineConfig:

@@ -20,7 +20,7 @@ from tfx_keras_estimator.components.trainer.progress import RECORD_ATTR as PROGR
 from tfx_keras_estimator.components.trainer.weights import WEIGHTS_FILE, top_weights
 from tfx_keras_estimator.kubeflow import cli as kubeflow_cli
 from tfx_keras_estimator.pipelines import predict as predict_cli
-from tfx_keras_estimator.pipelines.config import ANOMALY_GATE_SETTINGS
+from tfx_keras_estimator.pipelines.config import ANOMALY_GATE_SETTINGS, EXIT_BAD_INPUT
 from tfx_keras_estimator.pipelines.local_runner import (
     BEAM_MODES,
     LocalRunConfig,
@@ -33,7 +33,6 @@ from tfx_keras_estimator.pipelines.local_runner import (
     run_pipeline,
 )
 
-EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
 INIT_TASKS = {'regression': 'regression', 'binary': 'binary_classification',
               'multiclass': 'multiclass_classification'}

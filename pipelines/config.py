@@ -21,6 +21,8 @@ EVALUATOR_ID = 'Evaluator'
 CANNED_TRAINER_ID = 'CannedTrainer'
 CANNED_COMPARISON_ID = 'CannedComparison'
 ANOMALY_GATE_SETTINGS = ('error', 'warning', 'off')
+# The exit code of every tke command for bad input (a file, row, field or option named), before anything runs.
+EXIT_BAD_INPUT = 2
 # 'latest_blessed_other': ours (tfx_keras_estimator.components.baseline), a re-run is cached end to end;
 # 'latest_blessed': TFX's built-in strategy, the only kind KubeflowV2DagRunner (Vertex) compiles.
 BASELINE_STRATEGIES = ('latest_blessed_other', 'latest_blessed')
@@ -72,8 +74,8 @@ class PipelineConfig:
       transform_materialize: Transform writes transformed examples and the Trainer reads
         them (True), or Transform only analyzes and the Trainer applies the transform graph
         to ExampleGen's examples as it reads them, as serving does (False, default: one pass
-        over the data less; Transform at 100x the taxi data 72.7 s -> 27.1 s, and at 1x
-        Transform + Trainer 0.8 s faster). Worth turning on when the transform is costly and
+        over the data less: Transform at 100x the taxi data well under half as long;
+        docs/performance.md). Worth turning on when the transform is costly and
         training makes many passes over the same rows.
       split: ExampleGen's train:eval hash buckets; None means the recipe's
         (``Recipe.split_buckets``).

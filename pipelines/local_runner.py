@@ -27,14 +27,10 @@ from tfx_keras_estimator.pipelines.config import PipelineConfig, beam_runner, ch
 from tfx_keras_estimator.pipelines.data import DataSummary, load_schema, validate_data_dir
 
 BEAM_MODES = ('auto', 'in_memory', 'multi_threading', 'multi_processing')
-# From this much CSV, Beam runs a worker per core. Threads, not processes: since the Evaluator
-# no longer runs TFMA's per-example Python (held by the GIL), multi_threading is as fast as
-# multi_processing at 100x the taxi data (170.7 s against 171.6 s, the same hour) in 1.8 GB
-# instead of 3.2 GB, each process worker holding its own TensorFlow. And from 256 MB, not 64:
-# since StatisticsGen and Transform read through fast_tfxio, in_memory is as fast as threads at
-# 100x (194 MB: 100.8 s against 96.5-105.0 s; each alone 12.9-19.6 s either way) and peaks at
-# 1.27 GB RSS against 1.53-1.68 GB, flat from 10x (1.15-1.24 GB). 256 MB is where
-# FastCsvExampleGen starts converting in a process per worker (only in these modes).
+# From this much CSV, Beam runs a worker per core. Threads, not processes: as fast at 100x the
+# taxi data in less memory (each process worker holds its own TensorFlow). From 256 MB, not
+# 64: below it in_memory is as fast as threads and peaks lower (figures: docs/performance.md).
+# 256 MB is where FastCsvExampleGen starts converting in a process per worker (these modes only).
 PARALLEL_MIN_BYTES = 256 * 1024 * 1024
 
 

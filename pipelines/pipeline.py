@@ -162,7 +162,7 @@ def create_pipeline(config: PipelineConfig,
                        'code_fingerprint': transform_fingerprint(recipe.preprocessing_fn)},
         disable_statistics=not config.transform_statistics,
         # No analyzer_cache input is wired (no run reads a previous run's cache), so writing
-        # one is work for nothing: 3-4 s of Transform's ~37 s at 100x (bench/scale.py, README).
+        # one is work for nothing (about a tenth of Transform's time at 100x: bench/scale.py).
         disable_analyzer_cache=True,
         materialize=config.transform_materialize).with_id('Transform')
 

@@ -4,8 +4,8 @@ Why: TFX's Evaluator (TFMA on Beam) spends its time in Python per example, not i
 model. For an EvalSavedModel TFMA runs the eval graph over every example twice (once to
 extract features for slicing, once to update the metrics), unbatches each batch into one
 extract per example, copies each extract once per slice it falls in, and re-batches
-them per slice. On the taxi recipe at 100x (500k eval rows) that took 47-58 s, where the
-serving model predicts the same rows in about 1.5 s.
+them per slice: at 100x the taxi data, some thirty times what the serving model takes to
+predict the same rows (figures: docs/performance.md).
 
 What it computes is what TFMA computes, the way TFMA computes it: TFMA updates the
 eval graph's metric variables on batches of a slice's examples
@@ -67,9 +67,8 @@ from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 from tfx_keras_estimator.components.beam_runners import remote_runner
 from tfx_keras_estimator.components.fast_tfxio import record_blocks
 
-# Examples read per block, and per call of the eval graph. At 100x, the Evaluator alone on a
-# run's artifacts: blocks of 65,536 (two prefetched) peaked at 1.25-1.30 GB RSS, of 16,384 (one
-# prefetched) at 1.05-1.06 GB, in the same 6-11 s.
+# Examples read per block, and per call of the eval graph: as fast as 65,536 with less peak memory
+# (docs/performance.md).
 BLOCK_ROWS = 16384
 GRAPH_BATCH_ROWS = 16384
 # Examples held back (``PendingRows``) at most, over all partitions, before the fullest is run.
@@ -179,9 +178,8 @@ class PendingRows:
 
     Why: a block's rows fall into as many partitions as there are slice values in it (25 for
     the taxi recipe's hour), and every call of the eval graph resets, updates and reads all
-    metric variables: 775 calls for 500k rows when each block's partitions ran at once,
-    against about 56 when a partition's rows are gathered across blocks (the Evaluator at
-    100x the taxi data, 1 s of its time). At most ``limit`` rows are held: past it, the
+    metric variables: gathering a partition's rows across blocks makes far fewer calls than
+    running each block's partitions at once. At most ``limit`` rows are held: past it, the
     partition holding the most runs, so memory does not grow with the slice values' count.
     """
 
@@ -450,8 +448,8 @@ class Executor(tfx_evaluator_executor.Executor):
         """The example splits' serialized records in blocks, with their slice features parsed.
 
         TensorFlow's example parser reads only the slice features, in tf.data's threads while
-        the eval graph runs (tfx_bsl's decoder parses every feature: 7.6 s for 500k rows, more
-        than the eval graph's 3.4 s).
+        the eval graph runs (tfx_bsl's decoder parses every feature, which took longer than the
+        eval graph itself).
         """
         examples = input_dict[standard_component_specs.EXAMPLES_KEY]
         splits = json_utils.loads(exec_properties.get(standard_component_specs.EXAMPLE_SPLITS_KEY, 'null')) \
@@ -473,7 +471,7 @@ class Executor(tfx_evaluator_executor.Executor):
         """The files TFMA's default writers write (names, records, the merged validation, the config).
 
         Through TFMA's own converters, without Beam: a Beam pipeline for one record per
-        slice took 1.1-3.0 s, more than the slices' metrics took to compute.
+        slice took longer than computing the slices' metrics.
         """
         callbacks = shared_models[0].add_metrics_callbacks if len(shared_models) == 1 else None
         combine = mpv_writer.CombineValidations(eval_config, rubber_stamp=model_util.has_rubber_stamp(shared_models))

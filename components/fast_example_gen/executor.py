@@ -9,8 +9,8 @@ same functions as below, as a Beam job). Each run logs which path ran and why.
 Why no Beam locally: turning CSV into gzipped tf.Examples is one pass of I/O and encoding, with
 no grouping anywhere. CsvExampleGen spends its time in Beam's per-element overhead (a
 Python call per line to read it, parse it, type it, build the proto, hash it, reshuffle
-it, serialize it): 276 s for 1.5M taxi rows, where Arrow's CSV reader and tfx_bsl's C++
-batch encoder do the same work in a tenth of that on one core. Here each block of rows
+it, serialize it), where Arrow's CSV reader and tfx_bsl's C++ batch encoder do the same
+work in about a tenth of the time on one core (docs/performance.md). Here each block of rows
 goes through Arrow and C++ as a whole; Python runs per row only for the hash and the
 write call.
 
@@ -75,9 +75,8 @@ from tfx_keras_estimator.components.fast_example_gen.options import CsvOptions
 
 ROWS_PER_SHARD = 500_000
 FILE_NAME = conversion.FILE_NAME
-# Below this much CSV one process converts it: a spawned one takes ~9 s to import TensorFlow and
-# TFX on these 2-core machines, and pass 2 does ~8 MB/s a core, so two gain ~B/16 - 9 s on B MB
-# (nothing much at 100x the taxi data, 190 MB; measured: see the README).
+# Below this much CSV one process converts it: a spawned process's TensorFlow import costs more
+# than it saves on less (measured: docs/performance.md).
 PARALLEL_MIN_BYTES = 256 << 20
 # Each process holds TensorFlow (~0.5 GB): four at most, however many cores.
 MAX_PROCESSES = 4

@@ -1,8 +1,8 @@
 """TFX's StatisticsGen executor, reading tf.Example TFRecords through ``tfx_keras_estimator.components.fast_tfxio``.
 
-Why: at 100x the taxi data StatisticsGen took 39-41 s, where TFDV's statistics on the same
-rows in one process take about 11 s; reading the examples with Beam's TFRecord source and
-decoding them with tfx_bsl was most of the difference (17.7 s of decoding alone). TFDV's
+Why: at 100x the taxi data StatisticsGen took several times what TFDV's statistics on the
+same rows take in one process; reading the examples with Beam's TFRecord source and
+decoding them with tfx_bsl was most of the difference (docs/performance.md). TFDV's
 statistics, the outputs and everything else stay TFX's executor's; only the TFXIO it reads
 each split with is ``fast_tfxio.faster``'s.
 """

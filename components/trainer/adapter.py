@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Callable, Iterator, List, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -23,7 +23,13 @@ from tfx import v1 as tfx
 from tfx_keras_estimator.components.trainer import canned, cluster, export
 from tfx_keras_estimator.components.trainer import estimator as est
 from tfx_keras_estimator.components.trainer.checkpoints import intact_latest_checkpoint
-from tfx_keras_estimator.components.trainer.config import CANNED_MODE, KERAS_FILE_MODE, KERAS_FIT_MODE, TrainerConfig
+from tfx_keras_estimator.components.trainer.config import (
+    CANNED_MODE,
+    ESTIMATOR_MODE,
+    KERAS_FILE_MODE,
+    KERAS_FIT_MODE,
+    TrainerConfig,
+)
 from tfx_keras_estimator.components.trainer.convert import (
     BEST_MODEL_FILE,
     TrainingDivergedError,
@@ -95,50 +101,85 @@ def _batch_norm_before_output(model: tf.keras.Model, output_name: str) -> str | 
     return layer.name if isinstance(layer, tf.keras.layers.BatchNormalization) else None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What every mode of one Trainer execution works from."""
+
+    fn_args: tfx.components.FnArgs
+    config: TrainerConfig
+    tf_transform_output: tft.TFTransformOutput
+
+    @property
+    def transformed_keys(self) -> Sequence[str]:
+        return list(self.tf_transform_output.transformed_feature_spec().keys())
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """Builds the Keras model, converts it, trains with train_and_evaluate, exports."""
+    """Builds the Keras model, converts it, trains with train_and_evaluate, exports: the mode's way."""
     config = TrainerConfig.from_custom_config(fn_args.custom_config)
     if cluster.is_parameter_server():
         # A parameter server only serves variables (until the chief is done): no model, no data.
         return cluster.serve_parameters(fn_args.model_run_dir)
-    task = config.task
-    hparams = config.hparams
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-
-    transformed_keys = tf_transform_output.transformed_feature_spec().keys()
-    if task.transformed_label_key not in transformed_keys:
+    run = _Run(fn_args, config, tft.TFTransformOutput(fn_args.transform_graph_path))
+    if config.task.transformed_label_key not in run.transformed_keys:
         raise ValueError(
-            f'the transformed label {task.transformed_label_key!r} of {config.name!r} is not '
-            f'a Transform output; outputs: {sorted(transformed_keys)}')
-    export.kept_raw_features(tf_transform_output, config.eval_features)  # fails before training, not after
-    if config.mode == KERAS_FILE_MODE:
-        with _on_chief_only(fn_args, config.mode) as chief:
-            if chief:
-                _convert_keras_file(fn_args, config, tf_transform_output)
-        return
-    if config.mode == CANNED_MODE:
-        model = None
-        columns, input_names = canned.feature_columns(
-            tf_transform_output, task.transformed_label_key, task.canned_estimator)
+            f'the transformed label {config.task.transformed_label_key!r} of {config.name!r} is not '
+            f'a Transform output; outputs: {sorted(run.transformed_keys)}')
+    export.kept_raw_features(run.tf_transform_output, config.eval_features)  # fails before training, not after
+    _MODES[config.mode](run)
 
-        def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
-            return canned.make_estimator(task, columns, run_config, hparams)
-    else:
-        builder = import_by_path(config.model_builder)
-        model = build_model(builder, tf_transform_output, hparams, where=f'{config.model_builder!r} of {config.name!r}',
-                            task=task)
-        input_names = check_model_inputs(model, transformed_keys, task.transformed_label_key)
-        compile_model(model, task.task, hparams)
-        if config.mode == KERAS_FIT_MODE:
-            with _on_chief_only(fn_args, config.mode) as chief:
-                if chief:
-                    _fit_then_convert(fn_args, config, tf_transform_output, model, input_names)
-            return
 
-        def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
-            return est.to_estimator(model, run_config, task.task, task.prediction_key, task.class_labels,
-                                    base_model_dir=fn_args.base_model)
+def _keras_file_mode(run: _Run) -> None:
+    """Converts a Keras model trained elsewhere (on the chief only)."""
+    with _on_chief_only(run.fn_args, run.config.mode) as chief:
+        if chief:
+            _convert_keras_file(run.fn_args, run.config, run.tf_transform_output)
 
+
+def _canned_mode(run: _Run) -> None:
+    """A pre-made Estimator on feature columns derived from the transformed feature spec."""
+    task, hparams = run.config.task, run.config.hparams
+    columns, input_names = canned.feature_columns(run.tf_transform_output, task.transformed_label_key,
+                                                  task.canned_estimator)
+    _train_and_export(run, lambda run_config: canned.make_estimator(task, columns, run_config, hparams),
+                      input_names, model=None)
+
+
+def _built_model(run: _Run) -> Tuple[tf.keras.Model, List[str]]:
+    """The recipe's Keras model, built, checked against the transformed features, compiled."""
+    config = run.config
+    builder = import_by_path(config.model_builder)
+    model = build_model(builder, run.tf_transform_output, config.hparams,
+                        where=f'{config.model_builder!r} of {config.name!r}', task=config.task)
+    input_names = check_model_inputs(model, run.transformed_keys, config.task.transformed_label_key)
+    compile_model(model, config.task.task, config.hparams)
+    return model, input_names
+
+
+def _keras_fit_mode(run: _Run) -> None:
+    """Keras fit on the chief, then the best model converted and exported."""
+    model, input_names = _built_model(run)
+    with _on_chief_only(run.fn_args, run.config.mode) as chief:
+        if chief:
+            _fit_then_convert(run.fn_args, run.config, run.tf_transform_output, model, input_names)
+
+
+def _estimator_mode(run: _Run) -> None:
+    """The Keras model through model_to_estimator and train_and_evaluate (every task of a cluster)."""
+    model, input_names = _built_model(run)
+    task = run.config.task
+
+    def make_estimator(run_config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
+        return est.to_estimator(model, run_config, task.task, task.prediction_key, task.class_labels,
+                                base_model_dir=run.fn_args.base_model)
+
+    _train_and_export(run, make_estimator, input_names, model)
+
+
+def _train_and_export(run: _Run, make_estimator: Callable[[tf.estimator.RunConfig], tf.estimator.Estimator],
+                      input_names: Sequence[str], model: tf.keras.Model | None) -> None:
+    """train_and_evaluate from the latest intact checkpoint; the chief exports."""
+    fn_args, config = run.fn_args, run.config
     model_dir = checkpoint_dir(fn_args, config)
     # The chief restores (and so checks) the checkpoint; the other tasks of a cluster do not.
     latest = intact_latest_checkpoint(model_dir) if tf.estimator.RunConfig().is_chief else None
@@ -149,7 +190,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     estimator = make_estimator(run_config)
 
     batch_size, eval_batch_size = _batch_sizes(config)
-    input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
+    input_fn = _input_fn_factory(fn_args, config, run.tf_transform_output, input_names)
 
     steps = _StepRecorder()
     hooks: List[tf.compat.v1.train.SessionRunHook] = [steps]
@@ -168,7 +209,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     except tf.compat.v1.train.NanLossDuringTrainingError as e:
         raise TrainingDivergedError(
             f'the training loss became NaN at step {steps.step} of {fn_args.train_steps} '
-            f'({config.name!r}, hyperparameters {hparams}); nothing was exported. '
+            f'({config.name!r}, hyperparameters {config.hparams}); nothing was exported. '
             'Lower the learning rate or check the data for extreme values.') from e
     logging.info('final training-time evaluation: %s', metrics)
 
@@ -178,7 +219,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                      run_config.task_type, run_config.task_id)
         return
     with cluster.chief_reports_outcome(run_config, fn_args.model_run_dir):
-        _export_chief(fn_args, config, estimator, model, tf_transform_output, model_dir)
+        _export_chief(fn_args, config, estimator, model, run.tf_transform_output, model_dir)
+
+
+_MODES: Dict[str, Callable[[_Run], None]] = {
+    ESTIMATOR_MODE: _estimator_mode, KERAS_FIT_MODE: _keras_fit_mode, KERAS_FILE_MODE: _keras_file_mode,
+    CANNED_MODE: _canned_mode,
+}
 
 
 def _batch_sizes(config: TrainerConfig) -> Tuple[int, int]:

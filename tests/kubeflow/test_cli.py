@@ -25,7 +25,7 @@ def test_dry_run_prints_the_job_and_submits_nothing(vertex_dry_run):
     assert f'pipeline root:   {PIPELINE_ROOT}' in out
     assert f'service account: runner@{PROJECT}.iam.gserviceaccount.com' in out
     assert 'train-args = {"num_steps": 50}' in out  # --parameter overrides the spec's default
-    assert f'data-root = {IMAGE_SITE}/components/recipes/housing/data' in out
+    assert f'data-root = {IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/data' in out
     assert out.rstrip().endswith('dry run: nothing was submitted')
 
 
@@ -39,7 +39,7 @@ def test_pipeline_job_built_offline_from_the_compiled_json(vertex_dry_run):
     assert resource.display_name == 'tke-housing'
     assert resource.runtime_config.gcs_output_directory == 'gs://tke-test-bucket/other-root'
     described = describe(job)
-    assert described['parameters'] == {'data-root': f'{IMAGE_SITE}/components/recipes/housing/data',
+    assert described['parameters'] == {'data-root': f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/data',
                                        'eval-args': '{"num_steps": 3}', 'train-args': json.dumps({'num_steps': 3000})}
     tasks = resource.pipeline_spec['root']['dag']['tasks']
     assert {'CsvExampleGen', 'Trainer', 'Evaluator', 'Pusher'} <= set(tasks)

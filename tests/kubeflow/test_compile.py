@@ -95,7 +95,7 @@ def test_kubeflow_v1_image_code_paths_beam_args_and_cache(kubeflow_spec):
         'tke_trainer']['checkpoint_root'] == f'{PIPELINE_ROOT}/checkpoints'
     assert v1_param(nodes['Transform'], 'preprocessing_fn')['fieldValue']['stringValue'] == HOUSING.preprocessing_fn
     assert v1_param(nodes['ImportSchemaGen'], 'schema_file')['fieldValue']['stringValue'] == \
-        f'{IMAGE_SITE}/components/recipes/housing/schema.pbtxt'
+        f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/schema.pbtxt'
     for node_id in BEAM_COMPONENTS:
         args = nodes[node_id]['executor']['beamPipelineArgs']
         assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(args), node_id
@@ -106,7 +106,8 @@ def test_kubeflow_v1_image_code_paths_beam_args_and_cache(kubeflow_spec):
 def test_kubeflow_v1_runtime_parameters(kubeflow_spec):
     workflow = yaml.safe_load(kubeflow_spec.text)
     params = {p['name']: p['value'] for p in workflow['spec']['arguments']['parameters']}
-    assert params == {'pipeline-root': PIPELINE_ROOT, 'data-root': f'{IMAGE_SITE}/components/recipes/housing/data',
+    data_root = f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/data'
+    assert params == {'pipeline-root': PIPELINE_ROOT, 'data-root': data_root,
                       'train-args': '{"num_steps": 700}', 'eval-args': f'{{"num_steps": {HOUSING.eval_steps}}}'}
     nodes = v1_nodes(kubeflow_spec.text)
     assert v1_param(nodes['CsvExampleGen'], 'input_base')['runtimeParameter']['name'] == 'data-root'
@@ -159,7 +160,7 @@ def test_vertex_image_code_paths_beam_args_and_cache(vertex_dry_run):
     assert v2_constant(tasks['Trainer'], 'run_fn') == TRAINER_RUN_FN
     assert v2_constant(tasks['Transform'], 'preprocessing_fn') == HOUSING.preprocessing_fn
     assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == \
-        f'{IMAGE_SITE}/components/recipes/housing/schema.pbtxt'
+        f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/schema.pbtxt'
     for name in BEAM_COMPONENTS:
         assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(containers[name]['args'])
         assert_user_beam_arg_last(containers[name]['args'], name)
@@ -170,7 +171,7 @@ def test_vertex_runtime_parameters(vertex_dry_run):
     declared = spec['pipelineSpec']['root']['inputDefinitions']['parameters']
     assert declared == {name: {'type': 'STRING'} for name in ('data-root', 'train-args', 'eval-args')}
     defaults = {k: v['stringValue'] for k, v in spec['runtimeConfig']['parameters'].items()}
-    assert defaults == {'data-root': f'{IMAGE_SITE}/components/recipes/housing/data',
+    assert defaults == {'data-root': f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/data',
                         'train-args': f'{{"num_steps": {HOUSING.train_steps}}}',
                         'eval-args': f'{{"num_steps": {HOUSING.eval_steps}}}'}
     assert spec['runtimeConfig']['gcsOutputDirectory'] == PIPELINE_ROOT

@@ -35,7 +35,7 @@ VOCAB_FILENAME = 'description_vocab'
 # the shipped data none can rank: a word of 2 descriptions scores at most
 # 2 * log2(n / n_section) (8.7) against 21.5 for the 10,000th word.
 # Leaving them out before the scoring pass, which TFT runs in Python per word,
-# nearly halves Transform's time (226 s -> 122 s here) and leaves the vocabulary
+# nearly halves Transform's time (docs/performance.md) and leaves the vocabulary
 # byte for byte as it was.
 MIN_DOCUMENT_FREQUENCY = 3
 CANDIDATES_VOCAB_FILENAME = 'description_candidates'
