@@ -9,9 +9,11 @@ must agree.
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import glob
 import json
+import logging
 import multiprocessing
 import os
 import queue
@@ -20,7 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Counter, Dict, List, Sequence
+from typing import Counter, Dict, Iterator, List, Sequence
 
 import pytest
 import tensorflow as tf
@@ -386,7 +388,31 @@ def _awkward_options(data: Path):
                       missing_tokens=('NA', 'N/A')).to_custom_config()
 
 
-def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv, caplog):
+@contextlib.contextmanager
+def absl_lines() -> Iterator[List[str]]:
+    """The messages logged through absl inside the block, whatever earlier tests did to absl's
+    logger (its level, disabling it, its propagation to the root logger that caplog listens on)."""
+    lines: List[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger('absl')
+    # A logging.config call with disable_existing_loggers (the default) disables loggers made before it.
+    handler, level, disabled = Keep(logging.INFO), logger.level, logger.disabled
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
+
+
+def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv):
     """With CsvOptions under a runner other than the local one, ExampleGen is a Beam job on that runner
     (here the portable runner), writing the examples this process writes, in the same splits."""
     data = tmp_path / 'data'
@@ -394,16 +420,17 @@ def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv, caplog):
     shutil.copy(taxi_csv, data / 'chicago_taxi.csv')
     config = _awkward_options(data)
     local = run(Executor, data, tmp_path / 'local', custom_config=config)
-    with caplog.at_level('INFO', logger='absl'):
+    with absl_lines() as lines:
         beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, custom_config=config)
-    assert 'a Beam job with our rows-to-examples rules runs on the Beam runner PortableRunner' in caplog.text
+    assert any('a Beam job with our rows-to-examples rules runs on the Beam runner PortableRunner' in line
+               for line in lines), lines
     assert beam.split_names == local.split_names
     for split, _ in SPLITS:
         got = canonical(os.path.join(beam.uri, f'Split-{split}'))
         assert sum(got.values()) > 4000 and got == canonical(os.path.join(local.uri, f'Split-{split}')), split
 
 
-def test_remote_runner_without_options_runs_csv_example_gen(tmp_path, caplog):
+def test_remote_runner_without_options_runs_csv_example_gen(tmp_path):
     """Without CsvOptions a remote runner gets TFX's own CsvExampleGen executor: the examples this
     process writes (tricky cells included)."""
     data = tmp_path / 'data'
@@ -411,9 +438,9 @@ def test_remote_runner_without_options_runs_csv_example_gen(tmp_path, caplog):
     (data / 'a.csv').write_text(TRICKY_A, encoding='utf-8')
     (data / 'b.csv').write_text(TRICKY_B, encoding='utf-8')
     local = run(Executor, data, tmp_path / 'local', splits=(('train', 1), ('eval', 1)))
-    with caplog.at_level('INFO', logger='absl'):
+    with absl_lines() as lines:
         beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, splits=(('train', 1), ('eval', 1)))
-    assert "TFX's CsvExampleGen executor runs on the Beam runner PortableRunner" in caplog.text
+    assert any("TFX's CsvExampleGen executor runs on the Beam runner PortableRunner" in line for line in lines), lines
     assert_same_output(beam, local)  # theirs first: the canonical bytes are ours
 
 
