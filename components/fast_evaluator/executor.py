@@ -64,6 +64,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
+from tfx_keras_estimator.components import tfx_internals
 from tfx_keras_estimator.components.beam_runners import remote_runner
 from tfx_keras_estimator.components.fast_tfxio import record_blocks
 
@@ -101,6 +102,9 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
     runner = remote_runner(beam_pipeline_args)
     if runner is not None:
         return f'the Beam runner {runner}'
+    versions = tfx_internals.mismatch()
+    if versions is not None:
+        return versions
     eval_config = tfma.EvalConfig()
     proto_utils.json_to_proto(eval_config_json, eval_config)
     if not eval_config.model_specs:

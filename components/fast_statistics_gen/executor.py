@@ -20,7 +20,7 @@ from tfx.components.statistics_gen import executor as tfx_statistics_gen_executo
 from tfx.components.util import tfxio_utils
 from tfx_bsl.tfxio import tfxio as tfxio_module
 
-from tfx_keras_estimator.components import fast_tfxio
+from tfx_keras_estimator.components import fast_tfxio, tfx_internals
 from tfx_keras_estimator.components.beam_runners import remote_runner
 
 
@@ -43,6 +43,10 @@ class Executor(tfx_statistics_gen_executor.Executor):
         # TFX's Do() makes each split's TFXIO inline (``tfxio_utils.get_split_tfxio``), with no
         # hook for it: its module's name is pointed at ours for the call.
         runner = remote_runner(self._beam_pipeline_args)
+        versions = tfx_internals.mismatch()
+        if versions is not None:
+            logging.info("FastStatisticsGen: TFX's executor runs (%s).", versions)
+            return super().Do(input_dict, output_dict, exec_properties)
         if runner is not None:
             logging.info("FastStatisticsGen: TFX's executor runs (the Beam runner %s reads the examples).", runner)
             return super().Do(input_dict, output_dict, exec_properties)
