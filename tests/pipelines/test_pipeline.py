@@ -159,3 +159,52 @@ def test_canned_baseline_trains_beside_the_keras_model_and_gates_nothing():
     assert components['Pusher'].inputs['model_blessing'].producer_component_id == 'Evaluator'
     warm = {c.id: c for c in create_pipeline(_config(canned_baseline=True, warm_start=True)).components}
     assert warm['latest_model_resolver'].raw_inputs['model'].producer_component_id == 'Trainer'
+
+
+def test_edited_code_changes_the_transform_and_trainer_cache_keys(tmp_path):
+    """The code's hash is in Transform's and the Trainer's execution properties, so TFX's cache
+    re-runs them after an edit instead of reusing their outputs: an edited preprocessing_fn
+    (Transform and Trainer), an edited model builder (the Trainer; here Transform too: the hash
+    covers the module's folder, which holds both), a Keras model file saved again at the same path
+    (the Trainer only)."""
+    import dataclasses
+    import shutil
+
+    import tensorflow as tf
+
+    from tests.conftest import REPO_ROOT
+    from tfx_keras_estimator.components.trainer.config import KERAS_FILE_MODE
+
+    folder = tmp_path / 'wine_recipe'
+    shutil.copytree(REPO_ROOT / 'examples' / 'wine_recipe', folder)
+    shutil.copytree(REPO_ROOT / 'examples' / 'data' / 'wine', tmp_path / 'data' / 'wine')
+    keras_file = tmp_path / 'model.keras'
+
+    def keys(keras: bool = False):
+        config = PipelineConfig(recipe=str(folder), pipeline_root='/tmp/root', serving_dir='/tmp/serving')
+        if keras:
+            config = dataclasses.replace(config, trainer=dataclasses.replace(
+                config.trainer_config, mode=KERAS_FILE_MODE, keras_model_path=str(keras_file), model_builder=None))
+        components = {c.id: c for c in create_pipeline(config).components}
+        return (json.loads(components['Transform'].exec_properties['custom_config'])['code_fingerprint'],
+                json.loads(components['Trainer'].exec_properties['custom_config'])['tke_trainer']['code_fingerprint'])
+
+    transform, trainer = keys()
+    assert transform and trainer and keys() == (transform, trainer), 'the same code, the same keys'
+    with (folder / 'preprocessing.py').open('a') as f:
+        f.write('\n# an edit\n')
+    edited = keys()
+    assert edited[0] != transform and edited[1] != trainer
+    with (folder / 'model.py').open('a') as f:
+        f.write('\n# an edit\n')
+    assert keys()[1] != edited[1]
+
+    def save(units: int) -> None:
+        inputs = tf.keras.Input(shape=(1,), name='x')
+        tf.keras.Model(inputs, tf.keras.layers.Dense(units)(inputs)).save(keras_file)
+
+    save(1)
+    first = keys(keras=True)
+    save(2)  # the same path, another model
+    second = keys(keras=True)
+    assert second[0] == first[0] and second[1] != first[1]
