@@ -29,6 +29,9 @@ from tfx.utils import proto_utils
 
 from tfx_keras_estimator.components.fast_evaluator import Executor, FastEvaluator, executor
 
+# On the session's housing pipeline run (tests/conftest.py): end to end, out of make test-fast.
+E2E = pytest.mark.e2e
+
 EVALUATOR = 'Evaluator'
 
 
@@ -250,6 +253,7 @@ def _with_baseline(inputs: Dict, baseline: Optional[list]) -> Dict:
     return result
 
 
+@E2E
 @pytest.mark.parametrize('baseline', [False, True], ids=['first-run', 'with-baseline'])
 def test_same_metrics_validation_and_blessing_as_tfx(housing_inputs, tmp_path, monkeypatch, baseline):
     inputs, eval_config = housing_inputs
@@ -275,8 +279,7 @@ def _config_with(eval_config: str, slicing_specs: List[tfma.SlicingSpec]) -> str
     del config.slicing_specs[:]
     config.slicing_specs.extend(slicing_specs)
     return proto_utils.proto_to_json(config)
-
-
+@E2E
 def test_only_the_overall_slice(housing_inputs, tmp_path):
     """As the canned comparison evaluates: no slice feature to parse."""
     inputs, eval_config = housing_inputs
@@ -284,8 +287,7 @@ def test_only_the_overall_slice(housing_inputs, tmp_path):
     result = _run(Executor, _with_baseline(inputs, None), config, tmp_path / 'ours')
     assert ours[-1] is None, 'the fast path ran'
     _assert_same(result, _run(tfx_evaluator_executor.Executor, _with_baseline(inputs, None), config, tmp_path / 'tfx'))
-
-
+@E2E
 def test_a_slice_feature_the_eval_graph_lacks_goes_to_tfx(housing_inputs, tmp_path):
     inputs, eval_config = housing_inputs
     # 'rad' is a raw feature of the examples, but the eval model keeps only the recipe's slice features.

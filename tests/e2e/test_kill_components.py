@@ -94,7 +94,7 @@ def wine_work(tmp_path_factory):
     return work, run_dir
 
 
-# --- Retention, on the same run directory (its five runs so far: two killed, three pushed) ---------
+# --- Retention, on the same run directory (after the kill tests: five runs, two killed, three pushed) ---
 
 def _models(run_dir: Path) -> List[metadata_store_pb2.Artifact]:
     config = metadata_store_pb2.ConnectionConfig()
@@ -107,8 +107,19 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob('*') if f.is_file())
 
 
+def _pipeline_runs(run_dir: Path) -> int:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(run_dir / 'metadata.sqlite')
+    return len(metadata_store.MetadataStore(config).get_contexts_by_type('pipeline_run'))
+
+
 def test_gc_keeps_what_is_needed_and_the_next_run_caches_and_compares_with_the_right_baseline(wine_work):
     work, run_dir = wine_work
+    # Three pushed models, whether or not the kill tests above ran first (alone: pushes of its own).
+    while len(_versions(run_dir)) < 3:
+        steps = str(300 + 10 * len(_versions(run_dir)))
+        more = run_tke('run', '--recipe', './wine_recipe', '--output', str(run_dir), '--train-steps', steps, cwd=work)
+        assert more.returncode == 0 and 'pushed model: none' not in more.stdout, more.stdout + more.stderr[-2000:]
     pushed_before = _versions(run_dir)
     assert len(pushed_before) == 3
     # Two more runs whose models fail the gate (1 and 2 training steps): never pushed.
@@ -118,9 +129,10 @@ def test_gc_keeps_what_is_needed_and_the_next_run_caches_and_compares_with_the_r
         assert result.returncode == 0 and 'pushed model: none' in result.stdout, result.stdout + result.stderr[-2000:]
     one, two = _models(run_dir)[-2:]
 
+    runs = _pipeline_runs(run_dir)  # 7 after the kill tests: the first, two killed, their two re-runs, these two
     dry = run_tke('gc', str(run_dir), '--keep', '1', '--dry-run', cwd=work)
     assert dry.returncode == 0, dry.stderr[-3000:]
-    assert 'run: 7 run(s), keeping the last 1; would remove' in dry.stdout and 'Model ' in dry.stdout
+    assert f'run: {runs} run(s), keeping the last 1; would remove' in dry.stdout and 'Model ' in dry.stdout
     before = _size(run_dir / 'pipeline')
     gc = run_tke('gc', str(run_dir), '--keep', '1', cwd=work)
     assert gc.returncode == 0 and 'keeping the last 1; removed ' in gc.stdout, gc.stdout + gc.stderr[-3000:]
