@@ -13,7 +13,6 @@ import contextlib
 import csv
 import glob
 import json
-import logging
 import multiprocessing
 import os
 import queue
@@ -23,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Counter, Dict, Iterator, List, Sequence
+from unittest import mock
 
 import pytest
 import tensorflow as tf
@@ -389,27 +389,17 @@ def _awkward_options(data: Path):
 
 
 @contextlib.contextmanager
-def absl_lines() -> Iterator[List[str]]:
-    """The messages logged through absl inside the block, whatever earlier tests did to absl's
-    logger (its level, disabling it, its propagation to the root logger that caplog listens on)."""
-    lines: List[str] = []
+def calls_of(owner, name: str) -> Iterator[List[object]]:
+    """The calls of ``owner.name`` inside the block, recorded; the real function runs."""
+    made: List[object] = []
+    original = getattr(owner, name)
 
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
+    def spy(*args, **kwargs):
+        made.append(args)
+        return original(*args, **kwargs)
 
-    logger = logging.getLogger('absl')
-    # A logging.config call with disable_existing_loggers (the default) disables loggers made before it.
-    handler, level, disabled = Keep(logging.INFO), logger.level, logger.disabled
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.disabled = False
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.disabled = disabled
+    with mock.patch.object(owner, name, spy):
+        yield made
 
 
 def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv):
@@ -420,10 +410,9 @@ def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv):
     shutil.copy(taxi_csv, data / 'chicago_taxi.csv')
     config = _awkward_options(data)
     local = run(Executor, data, tmp_path / 'local', custom_config=config)
-    with absl_lines() as lines:
+    with calls_of(executor.beam_job, 'convert') as beam_jobs, calls_of(Executor, '_convert_split') as here:
         beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, custom_config=config)
-    assert any('a Beam job with our rows-to-examples rules runs on the Beam runner PortableRunner' in line
-               for line in lines), lines
+    assert len(beam_jobs) == 1 and here == [], 'the Beam job converted, this process did not'
     assert beam.split_names == local.split_names
     for split, _ in SPLITS:
         got = canonical(os.path.join(beam.uri, f'Split-{split}'))
@@ -438,9 +427,9 @@ def test_remote_runner_without_options_runs_csv_example_gen(tmp_path):
     (data / 'a.csv').write_text(TRICKY_A, encoding='utf-8')
     (data / 'b.csv').write_text(TRICKY_B, encoding='utf-8')
     local = run(Executor, data, tmp_path / 'local', splits=(('train', 1), ('eval', 1)))
-    with absl_lines() as lines:
+    with calls_of(tfx_csv_executor.Executor, 'Do') as theirs, calls_of(Executor, '_convert_split') as here:
         beam = run(Executor, data, tmp_path / 'beam', beam_args=PORTABLE, splits=(('train', 1), ('eval', 1)))
-    assert any("TFX's CsvExampleGen executor runs on the Beam runner PortableRunner" in line for line in lines), lines
+    assert len(theirs) == 1 and here == [], "TFX's CsvExampleGen executor converted, this process did not"
     assert_same_output(beam, local)  # theirs first: the canonical bytes are ours
 
 
