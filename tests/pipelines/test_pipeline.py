@@ -175,7 +175,9 @@ def test_edited_code_changes_the_transform_and_trainer_cache_keys(tmp_path):
     from tests.conftest import REPO_ROOT
     from tfx_keras_estimator.components.trainer.config import KERAS_FILE_MODE
 
-    folder = tmp_path / 'wine_recipe'
+    # A package name of its own: a recipe folder imports as a package named after it, and another
+    # test of this session may have imported examples/wine_recipe as `wine_recipe` already.
+    folder = tmp_path / 'cache_key_recipe'
     shutil.copytree(REPO_ROOT / 'examples' / 'wine_recipe', folder)
     shutil.copytree(REPO_ROOT / 'examples' / 'data' / 'wine', tmp_path / 'data' / 'wine')
     keras_file = tmp_path / 'model.keras'
