@@ -64,9 +64,10 @@ def run(executor_class, input_base: Path, out: Path, beam_args: Sequence[str] = 
     properties = exec_properties(input_base, **kwargs)
     if custom_config is not None:
         properties['custom_config'] = json_format.MessageToJson(custom_config)
-    executor = executor_class(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(beam_args)))
-    # A Beam executor parses absl flags from sys.argv: keep pytest's (-v, --durations=...) out of its way.
+    # A Beam executor parses absl flags from sys.argv when it is made: keep pytest's (-v, --durations=...)
+    # out of its way.
     with mock.patch.object(sys, 'argv', sys.argv[:1]):
+        executor = executor_class(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(beam_args)))
         executor.Do({}, {'examples': [examples]}, properties)
     return examples
 
