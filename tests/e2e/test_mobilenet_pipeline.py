@@ -12,7 +12,8 @@ from tfx_keras_estimator.pipelines.report import latest_run
 pytestmark = pytest.mark.e2e
 
 N_EXAMPLES = 40
-TRAIN_STEPS = 150
+# Enough for the recipe's gate (accuracy >= 0.85) with a margin: at 150 steps a CI run scored 0.837.
+TRAIN_STEPS = 300
 
 
 @pytest.fixture(scope='module')
