@@ -4,13 +4,16 @@ model reuse that run instead of starting their own."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, Iterator, List
+from unittest import mock
 
 import pytest
 
@@ -107,3 +110,29 @@ def tfrecord_examples(path: Path, limit: int) -> List[bytes]:
     import tensorflow as tf
 
     return [record.numpy() for record in tf.data.TFRecordDataset(str(path)).take(limit)]
+
+
+def free_ports(count: int) -> List[int]:
+    """Ports the OS handed out and that are free again (held together, so all distinct)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(('127.0.0.1', 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@contextlib.contextmanager
+def calls_of(owner: Any, name: str) -> Iterator[List[tuple]]:
+    """The calls of ``owner.name`` inside the block (their positional arguments); the real one runs."""
+    made: List[tuple] = []
+    original = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        made.append(args)
+        return original(*args, **kwargs)
+
+    with mock.patch.object(owner, name, spy):
+        yield made

@@ -9,7 +9,6 @@ must agree.
 from __future__ import annotations
 
 import collections
-import contextlib
 import csv
 import glob
 import json
@@ -21,7 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Counter, Dict, Iterator, List, Sequence
+from typing import Counter, Dict, List, Sequence
 from unittest import mock
 
 import pytest
@@ -35,6 +34,7 @@ from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_execu
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 
+from tests.conftest import calls_of
 from tfx_keras_estimator.components.fast_example_gen import Executor, FastCsvExampleGen, conversion, executor, reader
 
 SPLITS = (('train', 2), ('eval', 1))
@@ -389,20 +389,6 @@ def _awkward_options(data: Path):
     types_, _ = reader.infer_column_types([str(data / 'chicago_taxi.csv')], header)
     return CsvOptions(column_types=tuple((n, t.name) for n, t in types_.items() if t.name != 'UNKNOWN'),
                       missing_tokens=('NA', 'N/A')).to_custom_config()
-
-
-@contextlib.contextmanager
-def calls_of(owner, name: str) -> Iterator[List[object]]:
-    """The calls of ``owner.name`` inside the block, recorded; the real function runs."""
-    made: List[object] = []
-    original = getattr(owner, name)
-
-    def spy(*args, **kwargs):
-        made.append(args)
-        return original(*args, **kwargs)
-
-    with mock.patch.object(owner, name, spy):
-        yield made
 
 
 def test_remote_runner_runs_our_rules_as_a_beam_job(tmp_path, taxi_csv):

@@ -8,10 +8,9 @@ sketch error (they depend on how the rows were batched).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from typing import Dict, Iterator, List
+from typing import Dict
 from unittest import mock
 
 import pytest
@@ -22,6 +21,7 @@ from tfx import v1 as tfx
 from tfx.components.statistics_gen import executor as tfx_statistics_gen_executor
 from tfx.components.util import tfxio_utils
 
+from tests.conftest import calls_of
 from tfx_keras_estimator.components import fast_tfxio
 from tfx_keras_estimator.components.fast_statistics_gen import Executor, FastStatisticsGen
 
@@ -41,20 +41,6 @@ def run(executor_class, examples, out: str) -> tfx.types.standard_artifacts.Exam
 READS = {}
 
 
-@contextlib.contextmanager
-def fast_reads() -> Iterator[List[object]]:
-    """The fast TFXIOs whose Beam source was made inside the block (the real method runs)."""
-    made: List[object] = []
-    original = fast_tfxio.FastTFExampleRecord.BeamSource
-
-    def spy(self, *args, **kwargs):
-        made.append(self)
-        return original(self, *args, **kwargs)
-
-    with mock.patch.object(fast_tfxio.FastTFExampleRecord, 'BeamSource', spy):
-        yield made
-
-
 def test_only_ours_read_through_the_fast_reader(both):
     assert READS['theirs'] == 0 and READS['ours'] >= 1, READS
 
@@ -62,9 +48,9 @@ def test_only_ours_read_through_the_fast_reader(both):
 @pytest.fixture(scope='module')
 def both(taxi_examples, tmp_path_factory):
     out = tmp_path_factory.mktemp('statistics')
-    with fast_reads() as theirs_read:
+    with calls_of(fast_tfxio.FastTFExampleRecord, 'BeamSource') as theirs_read:
         theirs = run(tfx_statistics_gen_executor.Executor, taxi_examples, str(out / 'tfx'))
-    with fast_reads() as ours_read:
+    with calls_of(fast_tfxio.FastTFExampleRecord, 'BeamSource') as ours_read:
         ours = run(Executor, taxi_examples, str(out / 'fast'))
     # The comparison means something only if ours read through the fast reader and TFX's did not.
     READS.update(theirs=len(theirs_read), ours=len(ours_read))

@@ -7,11 +7,9 @@ the same files and both graphs must transform the eval examples to the same valu
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import sys
-from typing import Iterator, List
 from unittest import mock
 
 import numpy as np
@@ -23,6 +21,7 @@ from tfx import v1 as tfx
 # TFX's own Transform executor, run as the reference; no public tfx.v1 name for it.
 from tfx.components.transform import executor as tfx_transform_executor
 
+from tests.conftest import calls_of
 from tfx_keras_estimator.components import fast_tfxio
 from tfx_keras_estimator.components.fast_transform import Executor, FastTransform, TransformProcessor
 from tfx_keras_estimator.components.recipes import get_recipe
@@ -49,20 +48,6 @@ def run(executor_class, examples, schema_dir: str, out: str) -> str:
 READS = {}
 
 
-@contextlib.contextmanager
-def fast_reads() -> Iterator[List[object]]:
-    """The fast TFXIOs whose Beam source was made inside the block (the real method runs)."""
-    made: List[object] = []
-    original = fast_tfxio.FastTFExampleRecord.BeamSource
-
-    def spy(self, *args, **kwargs):
-        made.append(self)
-        return original(self, *args, **kwargs)
-
-    with mock.patch.object(fast_tfxio.FastTFExampleRecord, 'BeamSource', spy):
-        yield made
-
-
 def test_only_ours_read_through_the_fast_reader(both):
     assert READS['theirs'] == 0 and READS['ours'] >= 1, READS
 
@@ -72,9 +57,9 @@ def both(taxi_examples, tmp_path_factory):
     schema_dir = tmp_path_factory.mktemp('schema')
     tf.io.gfile.copy(str(get_recipe('taxi').schema_path), str(schema_dir / 'schema.pbtxt'))
     out = tmp_path_factory.mktemp('transform')
-    with fast_reads() as theirs_read:
+    with calls_of(fast_tfxio.FastTFExampleRecord, 'BeamSource') as theirs_read:
         theirs = run(tfx_transform_executor.Executor, taxi_examples, str(schema_dir), str(out / 'tfx'))
-    with fast_reads() as ours_read:
+    with calls_of(fast_tfxio.FastTFExampleRecord, 'BeamSource') as ours_read:
         ours = run(Executor, taxi_examples, str(schema_dir), str(out / 'fast'))
     # The comparison means something only if ours read through the fast reader and TFX's did not.
     READS.update(theirs=len(theirs_read), ours=len(ours_read))

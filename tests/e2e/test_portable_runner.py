@@ -17,13 +17,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import E2E_EVAL_STEPS, E2E_TRAIN_STEPS, csv_rows, run_tke
+from tests.conftest import E2E_EVAL_STEPS, E2E_TRAIN_STEPS, csv_rows, free_ports, run_tke
 from tests.serving import examples_from_rows
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.pipelines.data import load_schema
@@ -37,17 +37,6 @@ BEAM_COMPONENTS = {
     'FastTransform': "TFX's executor runs (the Beam runner PortableRunner reads the examples)",
     'FastEvaluator': "TFX's executor evaluates (the Beam runner PortableRunner)",
 }
-
-
-def _free_ports(count: int) -> List[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(('127.0.0.1', 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
@@ -67,7 +56,7 @@ def portable_services(tmp_path_factory) -> Iterator[Path]:
     """A Beam job service and an SDK worker pool, separate processes on loopback (as a Flink or
     Spark job server and its workers' SDK harnesses are); yields the folder of their logs."""
     logs = tmp_path_factory.mktemp('beam-services')
-    job_port, pool_port = _free_ports(2)
+    job_port, pool_port = free_ports(2)
     # The pool starts each SDK worker as `python ...`: this environment's Python first on PATH.
     env = {**os.environ, 'PATH': os.pathsep.join([str(Path(sys.executable).parent), os.environ.get('PATH', '')])}
     commands = {

@@ -16,7 +16,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from tests.components.trainer.multiworker_task import row_ids, task_fn_args
-from tests.conftest import REPO_ROOT, csv_rows
+from tests.conftest import REPO_ROOT, csv_rows, free_ports
 from tests.serving import examples_from_rows
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.components.trainer import cluster, run_fn
@@ -48,18 +47,6 @@ TRAINING = ('chief-0', 'worker-0', 'worker-1')
 CLUSTER_TIMEOUT_SECS = 300  # a safety net only: the cluster takes 50-70 s on 2 shared cores
 # The cluster run takes 50-70 s: e2e, like the pipeline runs (`make test` runs it).
 CLUSTER = pytest.mark.e2e
-
-
-def _free_ports(count: int) -> List[int]:
-    """Ports the OS handed out and that are free again (held together, so all distinct)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(('127.0.0.1', 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @dataclass
@@ -111,7 +98,7 @@ class ClusterRun:
 @pytest.fixture(scope='module')
 def finished_cluster(housing_trainer_inputs, tmp_path_factory) -> ClusterRun:
     work = tmp_path_factory.mktemp('multiworker')
-    ports = _free_ports(len(TASKS))
+    ports = free_ports(len(TASKS))
     cluster_spec: Dict[str, List[str]] = {}
     for (task_type, _), port in zip(TASKS, ports, strict=True):
         cluster_spec.setdefault(task_type, []).append(f'127.0.0.1:{port}')
