@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # imports Beam, only where a runner is asked for
 TRAINER_RUN_FN = 'tfx_keras_estimator.components.trainer.run_fn'
 # Node ids the run report and tke runs look up in the metadata store.
 TRAINER_ID = 'Trainer'
+# TFX's Tuner: wired where the recipe lists candidate models (it picks one for the Trainer).
+TUNER_ID = 'Tuner'
+TUNER_FN = 'tfx_keras_estimator.components.trainer.tuning.tuner_fn'
 EVALUATOR_ID = 'Evaluator'
 # Node ids of the optional canned baseline (create_pipeline wires them, the run report skips them).
 CANNED_TRAINER_ID = 'CannedTrainer'

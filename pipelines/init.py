@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from tfx_keras_estimator.components.recipes.generic.hparams import DEFAULT_HPARAMS
+from tfx_keras_estimator.components.recipes.generic.hparams import CANDIDATES, DEFAULT_HPARAMS
 from tfx_keras_estimator.components.recipes.generic.roles import MISSING_TOKENS, Roles
 from tfx_keras_estimator.components.recipes.registry import MetricGate
 from tfx_keras_estimator.components.trainer.task import (
@@ -597,6 +597,11 @@ def recipe_toml(inference: Inference, name: str, data_subdir: str) -> str:
     if inference.task == REGRESSION:
         lines += ['# The label\'s mean and spread: the output layer serves in the label\'s units.',
                   f'label_mean = {_round(label.mean)}', f'label_std = {_round(label.std) or 1.0}']
+    lines += ['', '# Models to choose from, each [hparams] with these changes: TFX\'s Tuner trains each for',
+              f'# train_steps and the Trainer trains the one with the best {inference.gate.metric} on the eval split.',
+              '# Delete them all to train [hparams] as they are.']
+    for what, changes in CANDIDATES:
+        lines += ['[[candidates]]', f'# {what}', *(f'{key} = {json.dumps(value)}' for key, value in changes.items())]
     lines += ['', '# Column roles, read by the generic preprocessing_fn.', '[transform]',
               f'numeric = {lst(roles.numeric)}', f'log = {lst(roles.log)}',
               f'categorical = {lst(roles.categorical)}', f'optional = {lst(roles.optional)}',

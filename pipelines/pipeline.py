@@ -19,6 +19,7 @@ from tfx_keras_estimator.components.fast_statistics_gen import FastStatisticsGen
 from tfx_keras_estimator.components.fast_transform import FastTransform
 from tfx_keras_estimator.components.recipes.registry import Recipe, read_schema
 from tfx_keras_estimator.components.trainer.config import CANNED_MODE, TrainerConfig
+from tfx_keras_estimator.components.trainer.tuning import tuner_custom_config
 from tfx_keras_estimator.pipelines import cloud_wiring
 from tfx_keras_estimator.pipelines.config import (
     CANNED_COMPARISON_ID,
@@ -26,6 +27,8 @@ from tfx_keras_estimator.pipelines.config import (
     EVALUATOR_ID,
     TRAINER_ID,
     TRAINER_RUN_FN,
+    TUNER_FN,
+    TUNER_ID,
     PipelineConfig,
 )
 from tfx_keras_estimator.pipelines.data import TFRECORD_PATTERN
@@ -193,8 +196,19 @@ def create_pipeline(config: PipelineConfig,
         code_fingerprint=trainer_fingerprint(own) + (
             f'+{keras_file_fingerprint(own.keras_model_path)}' if own.keras_model_path else ''))
     train_args, eval_args = cloud_wiring.steps_args(config)
+    hyperparameters = None
+    if trainer_config.candidates:
+        # Keras fit of each candidate on the Trainer's inputs and steps; the best on the eval split is trained.
+        tuner = tfx.components.Tuner(
+            tuner_fn=TUNER_FN, examples=_trainer_examples(trainer_config, example_gen, transform),
+            transform_graph=transform.outputs['transform_graph'], schema=schema_gen.outputs['schema'],
+            train_args=train_args, eval_args=eval_args,
+            custom_config=tuner_custom_config(trainer_config, recipe.gate.metric, recipe.gate.higher_is_better),
+        ).with_id(TUNER_ID)
+        components.append(tuner)
+        hyperparameters = tuner.outputs['best_hyperparameters']
     trainer = _trainer(config, trainer_config, example_gen, transform, schema_gen, train_args, eval_args,
-                       base_model=base_model).with_id(TRAINER_ID)
+                       base_model=base_model, hyperparameters=hyperparameters).with_id(TRAINER_ID)
 
     if config.baseline_strategy == 'latest_blessed':
         # TFX's built-in strategy: KubeflowV2DagRunner (Vertex) compiles no other kind.
@@ -236,21 +250,24 @@ def create_pipeline(config: PipelineConfig,
     )
 
 
-def _trainer(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
-             train_args, eval_args, base_model=None):
-    """Our run_fn on Transform's output: TFX's Trainer, or Vertex AI Training's (its keys beside ours).
+def _trainer_examples(trainer_config: TrainerConfig, example_gen, transform):
+    """ExampleGen's raw examples, transformed as they are read, unless Transform materializes
+    them (``trainer_config.raw_examples`` says which)."""
+    return (example_gen.outputs['examples'] if trainer_config.raw_examples
+            else transform.outputs['transformed_examples'])
 
-    Its examples are ExampleGen's raw ones, transformed as they are read, unless Transform
-    materializes them (``trainer_config.raw_examples`` says which).
-    """
+
+def _trainer(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
+             train_args, eval_args, base_model=None, hyperparameters=None):
+    """Our run_fn on Transform's output: TFX's Trainer, or Vertex AI Training's (its keys beside ours)."""
     trainer_cls, custom_config = cloud_wiring.trainer_class(config, trainer_config.to_custom_config())
     return trainer_cls(
         run_fn=TRAINER_RUN_FN,
-        examples=(example_gen.outputs['examples'] if trainer_config.raw_examples
-                  else transform.outputs['transformed_examples']),
+        examples=_trainer_examples(trainer_config, example_gen, transform),
         transform_graph=transform.outputs['transform_graph'],
         schema=schema_gen.outputs['schema'],
         base_model=base_model,
+        hyperparameters=hyperparameters,
         train_args=train_args,
         eval_args=eval_args,
         custom_config=custom_config)
@@ -260,7 +277,7 @@ def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, exam
                      trainer, train_args, eval_args) -> List:
     """The recipe's pre-made Estimator on the same Transform output and steps, and the comparison."""
     canned_config = dataclasses.replace(trainer_config, mode=CANNED_MODE, model_builder=None,
-                                        keras_model_path=None, allow_unsafe_keras_file=False,
+                                        keras_model_path=None, allow_unsafe_keras_file=False, candidates=(),
                                         task=dataclasses.replace(trainer_config.task, weight_labels=None))
     canned_trainer = _trainer(config, canned_config, example_gen, transform, schema_gen, train_args,
                               eval_args).with_id(CANNED_TRAINER_ID)

@@ -29,6 +29,9 @@ The format ``tke init`` writes and a user can write by hand::
     change_tolerance = 0.01
     [hparams]
     learning_rate = 0.003
+    [[candidates]]                       # optional: models to choose from, each hparams over [hparams]
+    [[candidates]]                       # (an empty one: [hparams] as they are)
+    hidden_units = []
     [transform]                          # optional: custom_config of preprocessing_fn(inputs, custom_config)
 
 Dotted paths whose first part is a ``.py`` file (or package) of the folder name that code;
@@ -53,7 +56,7 @@ _GATE_KEYS = ('metric', 'higher_is_better', 'bound', 'change_tolerance')
 _KEYS = {'name', 'description', 'task', 'label_key', 'transformed_label_key', 'preprocessing_fn', 'model_builder',
          'gate', 'prediction_key', 'class_labels', 'train_steps', 'train_epochs', 'eval_steps', 'hparams',
          'slice_features', 'weight_labels', 'data_format', 'canned_estimator', 'split_buckets', 'schema', 'data',
-         'transform', 'missing_tokens'}
+         'transform', 'missing_tokens', 'candidates'}
 
 
 def _read_toml(path: Path) -> Dict[str, Any]:
@@ -126,7 +129,7 @@ def load_recipe_folder(folder: Path) -> Recipe:
             if paths[key] != spec[key]:
                 package = paths[key].split('.')[0]
     fields = {k: v for k, v in spec.items() if k not in ('gate', 'schema', 'data', 'transform', *_PATH_KEYS)}
-    for key in ('class_labels', 'slice_features', 'split_buckets', 'missing_tokens'):
+    for key in ('class_labels', 'slice_features', 'split_buckets', 'missing_tokens', 'candidates'):
         if key in fields:
             fields[key] = tuple(fields[key])
     try:

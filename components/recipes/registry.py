@@ -82,6 +82,9 @@ class Recipe:
     # run's data check counts them), so a bigger table trains on all of it.
     train_epochs: Optional[float] = None
     hparams: Dict[str, Any] = field(default_factory=dict)
+    # Models to choose from, each hparams over ``hparams``: TFX's Tuner trains each and the
+    # Trainer trains the best on the eval split by the gate's metric (trainer/tuning.py).
+    candidates: Tuple[Dict[str, Any], ...] = ()
     # Raw features TFMA slices metrics by (besides the overall slice).
     slice_features: Tuple[str, ...] = ()
     # For linear models: dotted path of labels(tf_transform_output) -> one label per input
@@ -121,6 +124,10 @@ class Recipe:
                              f'{CANNED_ESTIMATORS}')
         if self.data_format not in DATA_FORMATS:
             raise ValueError(f'recipe {self.name!r}: data_format {self.data_format!r} is not one of {DATA_FORMATS}')
+        object.__setattr__(self, 'candidates', tuple(self.candidates))
+        if any(not isinstance(c, dict) for c in self.candidates) or len(self.candidates) == 1:
+            raise ValueError(f'recipe {self.name!r}: candidates are two or more tables of hparams (models to '
+                             f'choose from), got {list(self.candidates)!r}')
         if self.root is not None:
             object.__setattr__(self, 'root', Path(self.root))
         object.__setattr__(self, 'missing_tokens', tuple(str(t) for t in self.missing_tokens))
@@ -152,8 +159,8 @@ class Recipe:
                        **settings: Any) -> TrainerConfig:
         """The Trainer's config for this recipe: its task spec, builder and hyperparameters.
 
-        ``model_builder`` replaces the recipe's builder (its weight labels then no longer
-        apply); ``hparams`` override the recipe's; ``settings`` are other TrainerConfig fields.
+        ``model_builder`` replaces the recipe's builder (its weight labels and candidates then
+        no longer apply); ``hparams`` override the recipe's; ``settings`` are other TrainerConfig fields.
         The eval model keeps only the raw features the recipe slices on (``eval_features``).
         """
         settings.setdefault('eval_features', self.slice_features)
@@ -162,6 +169,8 @@ class Recipe:
         task = self.task_spec if own_model and mode != CANNED_MODE else dataclasses.replace(
             self.task_spec, weight_labels=None)
         builder = None if mode in (KERAS_FILE_MODE, CANNED_MODE) else (model_builder or self.model_builder)
+        # The candidates are variants of the recipe's own model: another builder trains its hparams.
+        settings.setdefault('candidates', self.candidates if own_model and mode != CANNED_MODE else ())
         return TrainerConfig(task=task, model_builder=builder, name=self.name,
                              hparams={**self.hparams, **(hparams or {})}, **settings)
 

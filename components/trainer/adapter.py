@@ -47,6 +47,7 @@ from tfx_keras_estimator.components.trainer.model import (
 )
 from tfx_keras_estimator.components.trainer.progress import ProgressMeter
 from tfx_keras_estimator.components.trainer.progress_hooks import ProgressCallback, ProgressHook
+from tfx_keras_estimator.components.trainer.tuning import tuned
 from tfx_keras_estimator.components.trainer.weights import WEIGHTS_FILE, linear_weights, write_weights
 
 ESTIMATOR_SUBDIR = 'estimator'
@@ -116,7 +117,10 @@ class _Run:
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Builds the Keras model, converts it, trains with train_and_evaluate, exports: the mode's way."""
-    config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    config = tuned(TrainerConfig.from_custom_config(fn_args.custom_config), fn_args.hyperparameters)
+    if config.candidates:
+        logging.warning('%r lists %d candidate models but no Tuner chose one: the hparams are trained as they are',
+                        config.name, len(config.candidates))
     if cluster.is_parameter_server():
         # A parameter server only serves variables (until the chief is done): no model, no data.
         return cluster.serve_parameters(fn_args.model_run_dir)

@@ -72,6 +72,9 @@ class TrainerConfig:
       raw_examples: the Trainer's ``examples`` are ExampleGen's raw ones (Transform ran with
         ``materialize=False``): the input_fn applies the transform graph as it reads them,
         as the serving graph does. False: they are Transform's ``transformed_examples``.
+      candidates: models to choose from, each a dict of hparams overriding ``hparams`` (``{}``:
+        ``hparams`` as they are). TFX's Tuner trains each and picks one (``tuning.tuner_fn``);
+        run_fn then trains the pick. Only for the modes that build a model.
     """
 
     task: TaskSpec
@@ -90,6 +93,7 @@ class TrainerConfig:
     allow_unsafe_keras_file: bool = False
     eval_features: Optional[Tuple[str, ...]] = None
     raw_examples: bool = False
+    candidates: Tuple[Dict[str, Any], ...] = ()
 
     @property
     def batch_size(self) -> int:
@@ -111,6 +115,13 @@ class TrainerConfig:
                              f'(mode {self.mode!r}, keras_model_path {self.keras_model_path!r})')
         if self.mode == KERAS_FILE_MODE and self.model_builder:
             raise ValueError('mode keras_file converts a saved model; a model_builder would be ignored')
+        self.candidates = tuple(self.candidates)  # a list after JSON (custom_config)
+        if any(not isinstance(c, dict) for c in self.candidates):
+            raise ValueError(f'candidates are dicts of hparams, one per model to try; got {list(self.candidates)!r}')
+        if len(self.candidates) == 1:
+            raise ValueError('one candidate leaves nothing to choose: give two or more, or none (train hparams)')
+        if self.candidates and self.mode in (KERAS_FILE_MODE, CANNED_MODE):
+            raise ValueError(f'mode {self.mode!r} builds no model: candidates (models to choose from) do not apply')
         if self.mode not in (KERAS_FILE_MODE, CANNED_MODE) and not self.model_builder:
             raise ValueError(f'mode {self.mode!r} trains a Keras model: TrainerConfig needs a model_builder '
                              '(dotted path of build(tf_transform_output, hparams) -> tf.keras.Model)')

@@ -52,6 +52,15 @@ def test_the_generated_recipe_trains_beside_the_canned_baseline_is_blessed_and_p
     assert 'BLESSED' in run.stdout and 'pushed model: ' in run.stdout
 
 
+def test_the_tuner_chose_one_of_the_two_candidates_and_the_trainer_trained_it(init_run):
+    work, _, run = init_run
+    assert 'Tuner                            done' in run.stdout
+    (best,) = (work / 'runs' / 'trips' / 'pipeline' / 'Tuner' / 'best_hyperparameters').glob(
+        '*/best_hyperparameters.txt')
+    chosen = json.loads(best.read_text())['values']['candidate']
+    assert f'Trainer: candidate {chosen} of 2 chosen by the Tuner' in (work / 'runs' / 'trips' / 'tke.log').read_text()
+
+
 def test_the_pushed_model_answers_raw_csv_rows(init_run):
     work, _, _ = init_run
     (pushed,) = list((work / 'runs' / 'trips' / 'serving').iterdir())

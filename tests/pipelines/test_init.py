@@ -163,6 +163,9 @@ def test_the_written_recipe_loads_with_the_generic_code(mixed):
     assert {'NA', 'N/A'} <= set(recipe.missing_tokens)
     assert (mixed['folder'] / 'data' / 'trips.csv').read_bytes() == mixed['csv'].read_bytes()
     assert recipe.gate.metric == 'accuracy' and 0 < recipe.gate.bound < 1
+    # Two models for the Tuner to choose from: the hparams as they are, and the wide part alone.
+    assert recipe.candidates == ({}, {'hidden_units': []})
+    assert recipe.trainer_config().candidates == recipe.candidates
 
 
 @pytest.mark.parametrize('make, args, message', [

@@ -210,3 +210,29 @@ def test_edited_code_changes_the_transform_and_trainer_cache_keys(tmp_path):
     save(2)  # the same path, another model
     second = keys(keras=True)
     assert second[0] == first[0] and second[1] != first[1]
+
+
+def test_a_recipe_with_candidates_gets_a_tuner_that_chooses_for_the_trainer():
+    import dataclasses
+
+    from tfx_keras_estimator.components.trainer.config import TrainerConfig
+    from tfx_keras_estimator.components.trainer.tuning import TUNER_CONFIG_KEY
+    from tfx_keras_estimator.pipelines.config import TUNER_FN, TUNER_ID
+
+    assert TUNER_ID not in {c.id for c in create_pipeline(_config()).components}
+    housing = get_recipe('housing')
+    recipe = dataclasses.replace(housing, candidates=({}, {'learning_rate': 0.01}))
+    config = dataclasses.replace(_config(train_steps=9, canned_baseline=True), recipe=recipe)
+    components = {c.id: c for c in create_pipeline(config).components}
+    tuner, trainer = components[TUNER_ID], components['Trainer']
+    assert tuner.exec_properties['tuner_fn'] == TUNER_FN and _steps(tuner, 'train_args') == 9
+    assert trainer.inputs['hyperparameters'].producer_component_id == TUNER_ID
+    # The Tuner tunes on what the Trainer trains on, and picks by the gate's metric.
+    assert tuner.inputs['examples'].producer_component_id == trainer.inputs['examples'].producer_component_id
+    custom = json.loads(tuner.exec_properties['custom_config'])
+    gate = housing.gate
+    assert custom[TUNER_CONFIG_KEY] == {'metric': gate.metric, 'higher_is_better': gate.higher_is_better}
+    assert TrainerConfig.from_custom_config(custom) == TrainerConfig.from_custom_config(
+        json.loads(trainer.exec_properties['custom_config']))
+    # The canned baseline has no candidates and takes no choice.
+    assert 'hyperparameters' not in components['CannedTrainer'].inputs

@@ -13,7 +13,7 @@ the README's init bench).
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 DEFAULT_HPARAMS: Dict[str, Any] = {
     'optimizer': 'Adam',
@@ -22,3 +22,11 @@ DEFAULT_HPARAMS: Dict[str, Any] = {
     'dropout': 0.3,
     'l2': 0.001,
 }
+
+# The models ``tke init`` lists for TFX's Tuner to choose from (each over DEFAULT_HPARAMS): the
+# wide & deep model, and its wide part alone, a linear model. Small tables that are close to
+# linear (a few hundred rows, mostly categorical) are where the deep part costs more than it adds.
+CANDIDATES: Tuple[Tuple[str, Dict[str, Any]], ...] = (
+    ('wide & deep: [hparams] as they are', {}),
+    ('the wide part alone: a linear model over the numbers and the one-hot categories', {'hidden_units': []}),
+)

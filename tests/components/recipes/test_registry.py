@@ -175,3 +175,16 @@ def test_check_names_the_recipe_the_path_and_the_problem(tmp_path, monkeypatch):
     recipe = _broken(tmp_path, 'no_schema', lambda f: (f / 'schema.pbtxt').unlink())
     with pytest.raises(ValueError, match=r"recipe 'wine': schema file .*no_schema/schema.pbtxt does not exist"):
         check_recipe(recipe)
+
+
+def test_candidates_in_a_folder_are_tables_of_hparams(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def candidates(text: str):
+        return lambda f: (f / 'recipe.toml').write_text((f / 'recipe.toml').read_text() + text)
+
+    recipe = _broken(tmp_path, 'two_models', candidates('\n[[candidates]]\n[[candidates]]\nhidden_units = []\n'))
+    assert recipe.candidates == ({}, {'hidden_units': []})
+    with pytest.raises(RecipeNotFound, match=r"one_model/recipe.toml: recipe 'wine': candidates are two or more "
+                                             r"tables of hparams"):
+        _broken(tmp_path, 'one_model', candidates('\n[[candidates]]\nhidden_units = []\n'))

@@ -72,3 +72,15 @@ def test_class_count():
 def test_eval_features_are_names_not_a_string():
     with pytest.raises(ValueError, match="a list of feature names, got the string 'region'"):
         TrainerConfig(task=TASK, model_builder='m.b', eval_features='region')
+
+
+def test_candidates_round_trip_and_their_rules():
+    config = TrainerConfig(task=TASK, model_builder='m.b', candidates=({}, {'hidden_units': []}))
+    custom_config = json.loads(json.dumps(config.to_custom_config()))
+    assert TrainerConfig.from_custom_config(custom_config) == config
+    with pytest.raises(ValueError, match='one candidate leaves nothing to choose'):
+        TrainerConfig(task=TASK, model_builder='m.b', candidates=({},))
+    with pytest.raises(ValueError, match='dicts of hparams'):
+        TrainerConfig(task=TASK, model_builder='m.b', candidates=({}, 'linear'))
+    with pytest.raises(ValueError, match="mode 'canned' builds no model"):
+        TrainerConfig(task=TASK, mode=CANNED_MODE, candidates=({}, {'hidden_units': []}))
