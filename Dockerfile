@@ -37,6 +37,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY components/ components/
 COPY pipelines/ pipelines/
 COPY kubeflow/ kubeflow/
+COPY schemas/ schemas/
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation -w /tke/dist . \
  && python -m pip install --no-cache-dir --no-deps --target /tke/site /tke/dist/*.whl \
  && rm -rf build components pipelines kubeflow

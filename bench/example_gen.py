@@ -44,7 +44,7 @@ from tfx_bsl.coders import example_coder
 
 from tfx_keras_estimator.components.fast_example_gen import Executor as FastExecutor
 from tfx_keras_estimator.components.recipes import get_recipe
-from tfx_keras_estimator.pipelines.local_runner import source_setup_file
+from tfx_keras_estimator.pipelines.app.local_runner import source_setup_file
 
 BEAM_ARGS = ['--direct_running_mode=in_memory', '--direct_num_workers=1']
 

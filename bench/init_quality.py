@@ -92,7 +92,7 @@ def tables(work: Path) -> List[Table]:
 
 
 def _tke(*args: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, '-m', 'tfx_keras_estimator.pipelines.cli', *args], capture_output=True,
+    proc = subprocess.run([sys.executable, '-m', 'tfx_keras_estimator.pipelines.app.cli', *args], capture_output=True,
                           text=True, cwd=cwd)
     if proc.returncode != 0:
         raise RuntimeError(f'tke {" ".join(args)} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}')
@@ -100,7 +100,7 @@ def _tke(*args: str, cwd: Path) -> str:
 
 
 def _run_metric(run_dir: Path, pipeline_name: str, metric: str) -> float:
-    from tfx_keras_estimator.pipelines.report import latest_run
+    from tfx_keras_estimator.pipelines.app.report import latest_run
 
     report = latest_run(str(run_dir / 'metadata.sqlite'), pipeline_name)
     return report.metrics[metric]

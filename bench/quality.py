@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Dict, List
 
 from tfx_keras_estimator.components.recipes import get_recipe, recipe_names
-from tfx_keras_estimator.pipelines.local_runner import LocalRunConfig, prepare, run_pipeline
-from tfx_keras_estimator.pipelines.report import latest_run
+from tfx_keras_estimator.pipelines.app.local_runner import LocalRunConfig, prepare, run_pipeline
+from tfx_keras_estimator.pipelines.app.report import latest_run
 
 # What the issue asks of each recipe, and what the seeds (the Keras/Estimator posts)
 # report on their own (larger) data sets, for context.
@@ -30,7 +30,8 @@ SEEDS = {'text': 'Stack Overflow BoW 0.81', 'digits': 'MNIST CNN 0.99 (full MNIS
 
 
 def run_recipe(work: Path, name: str) -> Dict:
-    config, paths, data = prepare(LocalRunConfig(recipe=name, output_dir=str(work / name), canned_baseline=True))
+    config, paths, data = prepare(LocalRunConfig(recipe=name, output_dir=str(work / name),
+                                                  pipeline={'canned_baseline': True}))
     started = time.monotonic()
     run_pipeline(config, paths)
     seconds = time.monotonic() - started

@@ -37,8 +37,8 @@ from typing import Callable, Dict, List, Tuple
 import psutil
 
 from tfx_keras_estimator.components.recipes import get_recipe
-from tfx_keras_estimator.pipelines.local_runner import BEAM_MODES
-from tfx_keras_estimator.pipelines.report import latest_run
+from tfx_keras_estimator.pipelines.app.local_runner import BEAM_MODES
+from tfx_keras_estimator.pipelines.app.report import latest_run
 
 YEAR = 365 * 24 * 3600
 BATCH = 4096

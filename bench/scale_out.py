@@ -25,7 +25,7 @@ from pathlib import Path
 
 from example_gen import make_data  # a sibling script (bench/ is on sys.path)
 
-from tfx_keras_estimator.pipelines.report import latest_run
+from tfx_keras_estimator.pipelines.app.report import latest_run
 
 PORTABLE = ['--runner=PortableRunner', '--job_endpoint=embed', '--environment_type=LOOPBACK']
 BEAM_COMPONENTS = ('CsvExampleGen', 'StatisticsGen', 'Transform', 'Evaluator')

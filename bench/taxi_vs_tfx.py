@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from tfx_keras_estimator.components.recipes import get_recipe
-from tfx_keras_estimator.pipelines.local_runner import LocalRunConfig, prepare, run_pipeline
-from tfx_keras_estimator.pipelines.report import RunReport, latest_run
+from tfx_keras_estimator.pipelines.app.local_runner import LocalRunConfig, prepare, run_pipeline
+from tfx_keras_estimator.pipelines.app.report import RunReport, latest_run
 
 ANCHOR_NAME = 'chicago_taxi_beam'
 BEAM_ARGS = {

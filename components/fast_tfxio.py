@@ -13,10 +13,7 @@ other TFXIO (raw records, other payloads or formats) as it is.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from types import ModuleType
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import apache_beam as beam
 import pyarrow as pa
@@ -110,23 +107,3 @@ def faster(tfxio: tfxio_module.TFXIO) -> tfxio_module.TFXIO:
         # tfx_bsl keeps the patterns only in this attribute.
         return FastTFExampleRecord(list(tfxio._file_pattern), tfxio._schema, tfxio.telemetry_descriptors)
     return tfxio
-
-
-_SWAP_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def swapped(module: ModuleType, name: str, value: Any) -> Iterator[None]:
-    """``module.name`` is ``value`` inside the block (one block at a time), and what it was after.
-
-    For TFX executors that name what they read with from their module, inline, without a
-    hook: ours differ only in how tf.Examples are read, so a plain component running at
-    the same time in this process would read through them too and compute the same.
-    """
-    with _SWAP_LOCK:
-        original = getattr(module, name)
-        setattr(module, name, value)
-        try:
-            yield
-        finally:
-            setattr(module, name, original)

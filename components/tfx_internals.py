@@ -1,5 +1,11 @@
-"""The versions of TFX and the libraries under it whose internals the fast executors were
-checked against, and whether the installed ones are those.
+"""The TFX and TFMA internals the fast executors touch, in one place, and the versions of TFX
+and the libraries under it they were checked against (and whether the installed ones are those).
+
+The internals: ``swapped`` (a module-level name of a TFX executor's module pointed at ours for
+one call, where TFX has no hook), and TFMA's private functions the fast Evaluator computes as
+TFMA does (``is_metric_diffable``, ``remove_private_metrics``, ``serialize_eval_run``), and
+tfx_bsl's per-cell type rule ExampleGen types the rare cells with (``infer_cell_type``). The
+executors subclass TFX's own (their documented extension point) and call these for the rest.
 
 The fast executors reach past TFX's public API where it has no hook (see docs/architecture.md:
 module-level names swapped for a call, TFMA's writers, tfx_bsl's per-cell type rule). Those
@@ -11,9 +17,12 @@ tokens: it keeps its own rules, which its tests check on every stack they run on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
-from typing import Mapping, Optional
+import threading
+from types import ModuleType
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 # Distribution -> the version the fast paths were checked against (requirements.lock).
 CHECKED: Mapping[str, str] = {
@@ -45,3 +54,53 @@ def _installed_mismatch() -> Optional[str]:
         except importlib.metadata.PackageNotFoundError:
             pass
     return mismatch(installed)
+
+
+_SWAP_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def swapped(module: ModuleType, name: str, value: Any) -> Iterator[None]:
+    """``module.name`` is ``value`` inside the block (one block at a time), and what it was after.
+
+    For TFX executors that name what they read with from their module, inline, without a
+    hook: ours differ only in how tf.Examples are read, so a plain component running at
+    the same time in this process would read through them too and compute the same.
+    """
+    with _SWAP_LOCK:
+        original = getattr(module, name)
+        setattr(module, name, value)
+        try:
+            yield
+        finally:
+            setattr(module, name, original)
+
+
+def is_metric_diffable(value: Any) -> bool:
+    """TFMA's rule for which metric values get a diff against the baseline."""
+    from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator
+
+    return metrics_plots_and_validations_evaluator._is_metric_diffable(value)
+
+
+def remove_private_metrics(slice_key: Any, metrics: Dict[Any, Any]) -> Any:
+    """One slice's metrics without TFMA's private ones, as TFMA drops them before writing."""
+    from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator
+
+    return metrics_plots_and_validations_evaluator._remove_private_metrics(slice_key, metrics)
+
+
+def serialize_eval_run(eval_config: Any, data_location: str, file_format: str, model_locations: Dict[str, str]) -> str:
+    """The eval_config.json text TFMA's EvalConfigWriter writes."""
+    from tensorflow_model_analysis.writers import eval_config_writer
+
+    return eval_config_writer._serialize_eval_run(eval_config, data_location, file_format, model_locations)
+
+
+def infer_cell_type(cell: bytes) -> Any:
+    """tfx_bsl's own per-cell type rule (int()/float() on the cell's bytes, int64 range): the rare
+    cells outside the fast reader's plain forms are typed by it, so they are typed as CsvExampleGen
+    types them. A ``ColumnType``."""
+    from tfx_bsl.coders.csv_decoder import _InferValueType
+
+    return _InferValueType(cell)

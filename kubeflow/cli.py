@@ -1,6 +1,6 @@
 """``tke compile`` and ``tke submit``: the Kubeflow / Vertex AI verbs of the ``tke`` command line.
 
-``tfx_keras_estimator.pipelines.cli`` registers them; imports here stay light (no TensorFlow until a
+``tfx_keras_estimator.pipelines.app.cli`` registers them; imports here stay light (no TensorFlow until a
 compile actually starts).
 """
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE, recipe_names
+from tfx_keras_estimator.components.recipes.lookup import DEFAULT_RECIPE, recipe_names
 from tfx_keras_estimator.kubeflow.compile import (
     ENGINES,
     CompileConfig,

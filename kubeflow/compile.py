@@ -24,6 +24,7 @@ ENGINES = ('kubeflow', 'vertex')
 # (pip install --target /tke/site my_pkg, or COPY my_recipe /tke/site/my_recipe).
 IMAGE_PROJECT_ROOT = '/tke'
 IMAGE_SITE = f'{IMAGE_PROJECT_ROOT}/site'
+SCHEMAS_PACKAGE = 'tfx_keras_estimator.schemas'
 # The package's own wheel in the image, named as --extra_package where no container image is
 # given: a runner other than Dataflow then ships it to its workers, and for Beam's DirectRunner
 # in a pod it only spares TFX building a TFX sdist in every pod. Dataflow's workers run the
@@ -130,16 +131,17 @@ def _recipe_module(recipe: Recipe) -> str:
 
 
 def _package_home(path: Path, recipe: Recipe) -> Optional[Tuple[str, Path]]:
-    """(dotted package, its folder here): the outermost package of the recipe's code whose folder
-    holds ``path``. A package's folder need not be named as it imports: ``components/`` here is
-    ``tfx_keras_estimator/components`` installed (setup.py's package_dir)."""
+    """(dotted package, its folder here): the outermost package of the recipe's code (or the
+    built-in schemas' package) whose folder holds ``path``. A package's folder need not be named
+    as it imports: ``components/`` here is ``tfx_keras_estimator/components`` installed
+    (setup.py's package_dir)."""
     parts = _recipe_module(recipe).split('.')
-    for i in range(1, len(parts) + 1):
-        package = '.'.join(parts[:i])
+    # The built-in recipes' schemas are package data of their own package.
+    for package in [*('.'.join(parts[:i]) for i in range(1, len(parts) + 1)), SCHEMAS_PACKAGE]:
         try:
             spec = importlib.util.find_spec(package)
         except (ImportError, ValueError):
-            return None
+            continue
         for location in (spec.submodule_search_locations or []) if spec else []:
             folder = Path(location).resolve()
             if path.is_relative_to(folder):

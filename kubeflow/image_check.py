@@ -15,7 +15,7 @@ import importlib
 import sys
 from typing import List, Optional, Sequence
 
-from tfx_keras_estimator.components.recipes.registry import load_recipe, recipe_names
+from tfx_keras_estimator.components.recipes.lookup import load_recipe, recipe_names
 from tfx_keras_estimator.pipelines.config import TRAINER_RUN_FN
 
 FIXED_PATHS = (TRAINER_RUN_FN, 'tfx_keras_estimator.components.baseline.LatestBlessedOtherModelStrategy',

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Mapping, Optional
 
-from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE
+from tfx_keras_estimator.components.recipes.lookup import DEFAULT_RECIPE
 from tfx_keras_estimator.kubeflow.compile import CompileConfig
 from tfx_keras_estimator.pipelines.cloud import CloudConfig
 from tfx_keras_estimator.pipelines.config import PipelineConfig

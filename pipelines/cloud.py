@@ -15,10 +15,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type, TypeVar
-
-if TYPE_CHECKING:  # config.py imports this module
-    from tfx_keras_estimator.pipelines.config import PipelineConfig
+from typing import Any, Dict, List, Optional, Type, TypeVar
 
 # TFX's custom_config keys of tfx.extensions.google_cloud_ai_platform (the public
 # v1 names, spelled out so this module imports without TFX).
@@ -39,15 +36,6 @@ EVAL_ARGS_PARAMETER = 'eval-args'
 
 def steps_json(steps: int) -> str:
     return json.dumps({'num_steps': steps})
-
-
-def runtime_parameter_defaults(config: 'PipelineConfig') -> Dict[str, str]:
-    """Each runtime parameter's default (empty when they are off)."""
-    if not config.runtime_parameters:
-        return {}
-    return {DATA_ROOT_PARAMETER: config.resolved_data_root,
-            TRAIN_ARGS_PARAMETER: steps_json(config.resolved_train_steps()),
-            EVAL_ARGS_PARAMETER: steps_json(config.resolved_eval_steps())}
 
 
 # Vertex AI's prebuilt TensorFlow 2.15 serving image (TF Serving inside).

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from tfx_keras_estimator.components.recipes.registry import Recipe, load_recipe
+from tfx_keras_estimator.components.recipes.lookup import load_recipe
+from tfx_keras_estimator.components.recipes.registry import Recipe
 from tfx_keras_estimator.components.trainer.config import TrainerConfig
 from tfx_keras_estimator.pipelines.cloud import CloudConfig, check_beam_arg
 

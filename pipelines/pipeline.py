@@ -129,6 +129,7 @@ def create_pipeline(config: PipelineConfig,
     """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> Transform
     -> Trainer -> (baseline: latest blessed other model) -> Evaluator -> Pusher."""
     recipe = config.recipe
+    wiring = cloud_wiring.resolve(config)
     split = config.resolved_split()
     output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
         tfx.proto.SplitConfig.Split(name='train', hash_buckets=split.train_buckets),
@@ -137,14 +138,14 @@ def create_pipeline(config: PipelineConfig,
     if recipe.data_format == 'tfrecord':
         # tf.Examples taken as they are (images as encoded bytes, say), same hash split.
         example_gen = tfx.components.ImportExampleGen(
-            input_base=cloud_wiring.data_root(config),
+            input_base=wiring.data_root,
             input_config=tfx.proto.Input(splits=[
                 tfx.proto.Input.Split(name='single_split', pattern=TFRECORD_PATTERN)]),
             output_config=output_config)
     else:
         # CsvExampleGen with an Arrow-based executor: the same examples and split, ~11x faster.
         example_gen = FastCsvExampleGen(
-            input_base=cloud_wiring.data_root(config),
+            input_base=wiring.data_root,
             input_config=tfx.proto.Input(splits=[
                 tfx.proto.Input.Split(name='single_split', pattern='*.csv')]),
             output_config=output_config,
@@ -195,20 +196,19 @@ def create_pipeline(config: PipelineConfig,
         raw_examples=not config.transform_materialize,
         code_fingerprint=trainer_fingerprint(own) + (
             f'+{keras_file_fingerprint(own.keras_model_path)}' if own.keras_model_path else ''))
-    train_args, eval_args = cloud_wiring.steps_args(config)
     hyperparameters = None
     if trainer_config.candidates:
         # Keras fit of each candidate on the Trainer's inputs and steps; the best on the eval split is trained.
         tuner = tfx.components.Tuner(
             tuner_fn=TUNER_FN, examples=_trainer_examples(trainer_config, example_gen, transform),
             transform_graph=transform.outputs['transform_graph'], schema=schema_gen.outputs['schema'],
-            train_args=train_args, eval_args=eval_args,
+            train_args=wiring.train_args, eval_args=wiring.eval_args,
             custom_config=tuner_custom_config(trainer_config, recipe.gate.metric, recipe.gate.higher_is_better),
         ).with_id(TUNER_ID)
         components.append(tuner)
         hyperparameters = tuner.outputs['best_hyperparameters']
-    trainer = _trainer(config, trainer_config, example_gen, transform, schema_gen, train_args, eval_args,
-                       base_model=base_model, hyperparameters=hyperparameters).with_id(TRAINER_ID)
+    trainer = _trainer(wiring, trainer_config, example_gen, transform, schema_gen, base_model=base_model,
+                       hyperparameters=hyperparameters).with_id(TRAINER_ID)
 
     if config.baseline_strategy == 'latest_blessed':
         # TFX's built-in strategy: KubeflowV2DagRunner (Vertex) compiles no other kind.
@@ -232,13 +232,11 @@ def create_pipeline(config: PipelineConfig,
         eval_config=eval_config(recipe)).with_id(EVALUATOR_ID)
 
     # To the serving folder, or to a Vertex AI endpoint.
-    pusher = cloud_wiring.pusher(config, model=trainer.outputs['model'],
-                                 model_blessing=evaluator.outputs['blessing'])
+    pusher = wiring.pusher(model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'])
 
     components += [trainer, baseline, evaluator, pusher]
     if config.canned_baseline:
-        components += _canned_baseline(config, trainer_config, example_gen, transform, schema_gen, trainer,
-                                       train_args, eval_args)
+        components += _canned_baseline(wiring, trainer_config, example_gen, transform, schema_gen, trainer)
     check_fail_closed(components)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
@@ -246,7 +244,7 @@ def create_pipeline(config: PipelineConfig,
         components=components,
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=cloud_wiring.beam_pipeline_args(config),
+        beam_pipeline_args=wiring.beam_pipeline_args,
     )
 
 
@@ -257,30 +255,28 @@ def _trainer_examples(trainer_config: TrainerConfig, example_gen, transform):
             else transform.outputs['transformed_examples'])
 
 
-def _trainer(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
-             train_args, eval_args, base_model=None, hyperparameters=None):
+def _trainer(wiring: cloud_wiring.Wiring, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
+             base_model=None, hyperparameters=None):
     """Our run_fn on Transform's output: TFX's Trainer, or Vertex AI Training's (its keys beside ours)."""
-    trainer_cls, custom_config = cloud_wiring.trainer_class(config, trainer_config.to_custom_config())
-    return trainer_cls(
+    return wiring.trainer(
+        trainer_config.to_custom_config(),
         run_fn=TRAINER_RUN_FN,
         examples=_trainer_examples(trainer_config, example_gen, transform),
         transform_graph=transform.outputs['transform_graph'],
         schema=schema_gen.outputs['schema'],
         base_model=base_model,
         hyperparameters=hyperparameters,
-        train_args=train_args,
-        eval_args=eval_args,
-        custom_config=custom_config)
+        train_args=wiring.train_args,
+        eval_args=wiring.eval_args)
 
 
-def _canned_baseline(config: PipelineConfig, trainer_config: TrainerConfig, example_gen, transform, schema_gen,
-                     trainer, train_args, eval_args) -> List:
+def _canned_baseline(wiring: cloud_wiring.Wiring, trainer_config: TrainerConfig, example_gen, transform,
+                     schema_gen, trainer) -> List:
     """The recipe's pre-made Estimator on the same Transform output and steps, and the comparison."""
     canned_config = dataclasses.replace(trainer_config, mode=CANNED_MODE, model_builder=None,
                                         keras_model_path=None, allow_unsafe_keras_file=False, candidates=(),
                                         task=dataclasses.replace(trainer_config.task, weight_labels=None))
-    canned_trainer = _trainer(config, canned_config, example_gen, transform, schema_gen, train_args,
-                              eval_args).with_id(CANNED_TRAINER_ID)
+    canned_trainer = _trainer(wiring, canned_config, example_gen, transform, schema_gen).with_id(CANNED_TRAINER_ID)
     comparison = FastEvaluator(
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],

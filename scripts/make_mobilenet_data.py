@@ -21,8 +21,8 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from tfx_keras_estimator.components.recipes.digits import features as digits
+from tfx_keras_estimator.components.recipes.lookup import get_recipe
 from tfx_keras_estimator.components.recipes.mobilenet import features as F
-from tfx_keras_estimator.components.recipes.registry import get_recipe
 
 SCALE = F.IMAGE_SIZE // digits.IMAGE_SIZE
 

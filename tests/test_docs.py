@@ -13,7 +13,7 @@ from typing import Iterator, List, Tuple
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tfx_keras_estimator.pipelines.cli import build_parser
+from tfx_keras_estimator.pipelines.app.cli import build_parser
 
 DOCS = [REPO_ROOT / 'README.md', *sorted((REPO_ROOT / 'docs').glob('*.md'))]
 README_MAX_LINES = 350

@@ -60,7 +60,7 @@ def installed(tmp_path_factory) -> dict:
 
 
 def _tke(installed: dict, *args: str) -> CliRun:
-    proc = subprocess.run([sys.executable, '-m', 'tfx_keras_estimator.pipelines.cli', *args], capture_output=True,
+    proc = subprocess.run([sys.executable, '-m', 'tfx_keras_estimator.pipelines.app.cli', *args], capture_output=True,
                           text=True, timeout=900, cwd=installed['user'], env=installed['env'])
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
@@ -70,9 +70,9 @@ def test_the_wheel_ships_one_package_with_the_recipes_files_and_no_tests(install
     tops = {name.split('/')[0] for name in names if not name.split('/')[0].endswith('.dist-info')}
     assert tops == {'tfx_keras_estimator'}, tops
     assert {'tfx_keras_estimator/components/__init__.py', 'tfx_keras_estimator/pipelines/__init__.py',
-            'tfx_keras_estimator/kubeflow/__init__.py'} <= set(names)
+            'tfx_keras_estimator/kubeflow/__init__.py', 'tfx_keras_estimator/schemas/__init__.py'} <= set(names)
     for recipe in ('housing', 'taxi', 'digits', 'text', 'mobilenet'):
-        assert f'tfx_keras_estimator/components/recipes/{recipe}/schema.pbtxt' in names
+        assert f'tfx_keras_estimator/schemas/{recipe}.pbtxt' in names
         assert any(n.startswith(f'tfx_keras_estimator/components/recipes/{recipe}/data/') for n in names), recipe
     assert not any(n.startswith(('tests/', 'examples/', 'tfx_keras_estimator/tests/')) for n in names)
 
@@ -81,7 +81,7 @@ def test_the_installed_copy_is_the_one_imported_beside_the_users_own_packages(in
     """From a project folder holding its own components/ and pipelines/ packages (what Kubeflow and
     TFX projects call theirs): a script imports both, each its own."""
     script = ('import components.mine, pipelines.mine, tfx_keras_estimator.components.trainer as t, '
-              'tfx_keras_estimator.pipelines.cli as c\n'
+              'tfx_keras_estimator.pipelines.app.cli as c\n'
               'print(components.mine.WHO, pipelines.mine.WHO, t.__file__, c.__file__)')
     proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, cwd=installed['user'],
                           env=installed['env'], check=True)

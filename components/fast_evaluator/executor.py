@@ -48,7 +48,6 @@ from absl import logging
 # model's own), the rubber-stamp rule, its evaluator's diff and private-metric rules, and its
 # writers' converters and validation merge.
 from tensorflow_model_analysis.evaluators import eval_saved_model_util, metrics_validator
-from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator as mpv_evaluator
 from tensorflow_model_analysis.metrics import metric_specs, metric_types
 from tensorflow_model_analysis.utils import model_util
 from tensorflow_model_analysis.writers import eval_config_writer
@@ -343,7 +342,7 @@ def add_diff_metrics(metrics: Dict[metric_types.MetricKey, Any],
         if key.is_diff or key.model_name == baseline_name:
             continue
         baseline_key = key.make_baseline_key(baseline_name)
-        if baseline_key in metrics and mpv_evaluator._is_metric_diffable(value):
+        if baseline_key in metrics and tfx_internals.is_metric_diffable(value):
             result[key.make_diff_key()] = value - metrics[baseline_key]
     return result
 
@@ -433,7 +432,7 @@ class Executor(tfx_evaluator_executor.Executor):
             for model, variables in zip(models, sums, strict=True):
                 metrics.update(model.metrics(variables))
             # Without TFMA's private metrics, as TFMA drops them.
-            results.append(mpv_evaluator._remove_private_metrics(
+            results.append(tfx_internals.remove_private_metrics(
                 key, add_diff_metrics(metrics, baseline.name if baseline else None)))
         validations = [metrics_validator.validate_metrics(result, eval_config) for result in results]
         output_uri = artifact_utils.get_single_uri(output_dict[constants.EVALUATION_KEY])
@@ -498,8 +497,7 @@ class Executor(tfx_evaluator_executor.Executor):
                     writer.write(proto.SerializeToString())
         locations = {m.model_name: m.model_path or '<unknown>' for m in shared_models}
         # As TFMA's EvalConfigWriter writes it for an evaluation of a PCollection (TFX's case).
-        run = eval_config_writer._serialize_eval_run(eval_config, '<user provided PCollection>', '<unknown>',
-                                                     locations)
+        run = tfx_internals.serialize_eval_run(eval_config, '<user provided PCollection>', '<unknown>', locations)
         io_utils.write_string_file(os.path.join(output_uri, eval_config_writer.EVAL_CONFIG_FILE + '.json'),
                                    run + '\n')
 

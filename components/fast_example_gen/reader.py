@@ -31,11 +31,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from tfx import v1 as tfx
-
-# tfx_bsl's own per-cell type rule (int()/float() on the cell's bytes, int64 range): the rare
-# cells outside the plain forms below are typed by it, so they are typed as CsvExampleGen types them.
 from tfx_bsl.coders.csv_decoder import ColumnType
-from tfx_bsl.coders.csv_decoder import _InferValueType as infer_cell_type
+
+from tfx_keras_estimator.components import tfx_internals
 
 # 18 digits at most: always within int64, and int() and Arrow's cast agree on them.
 _PLAIN_INT = r'^-?[0-9]{1,18}$'
@@ -192,7 +190,7 @@ def block_types(batch: pa.RecordBatch, known: Dict[str, ColumnType], fixed: Opti
         others = ~(plain_int | plain_float)
         if others.any():
             for cell in pc.unique(values.filter(pa.array(others)).cast(pa.binary())).to_pylist():
-                current = max(current, infer_cell_type(cell))
+                current = max(current, tfx_internals.infer_cell_type(cell))
                 if current == ColumnType.STRING:
                     break
         result[name] = current

@@ -51,5 +51,5 @@ class Executor(tfx_statistics_gen_executor.Executor):
             logging.info("FastStatisticsGen: TFX's executor runs (the Beam runner %s reads the examples).", runner)
             return super().Do(input_dict, output_dict, exec_properties)
         logging.info("FastStatisticsGen: TFX's executor with the fast reader (the local DirectRunner).")
-        with fast_tfxio.swapped(tfx_statistics_gen_executor, 'tfxio_utils', _FastTfxioUtils()):
+        with tfx_internals.swapped(tfx_statistics_gen_executor, 'tfxio_utils', _FastTfxioUtils()):
             return super().Do(input_dict, output_dict, exec_properties)

@@ -51,5 +51,5 @@ class Executor(tfx_transform_executor.Executor):
             logging.info("FastTransform: TFX's executor runs (the Beam runner %s reads the examples).", runner)
             return super().Do(input_dict, output_dict, exec_properties)
         logging.info("FastTransform: TFX's executor with the fast reader (the local DirectRunner).")
-        with fast_tfxio.swapped(tfx_transform_executor, 'TransformProcessor', TransformProcessor):
+        with tfx_internals.swapped(tfx_transform_executor, 'TransformProcessor', TransformProcessor):
             return super().Do(input_dict, output_dict, exec_properties)

@@ -27,3 +27,18 @@ def test_the_evaluator_falls_back_on_other_versions(monkeypatch):
     """Every fast executor asks the same function; the Evaluator's answer shows the wiring."""
     monkeypatch.setattr(tfx_internals, 'mismatch', lambda: 'versions the fast path was not checked against: x')
     assert fallback_reason('{"model_specs": [{}]}', {}, []) == 'versions the fast path was not checked against: x'
+
+
+def test_swapped_points_a_module_name_at_ours_for_the_block_only():
+    import types
+
+    import pytest
+
+    module = types.ModuleType('tfx_like')
+    module.reader = 'tfx'
+    with tfx_internals.swapped(module, 'reader', 'ours'):
+        assert module.reader == 'ours'
+    assert module.reader == 'tfx'
+    with pytest.raises(RuntimeError), tfx_internals.swapped(module, 'reader', 'ours'):
+        raise RuntimeError('the executor failed')
+    assert module.reader == 'tfx', 'restored after a failure too'

@@ -9,11 +9,11 @@ import pytest
 from tfx import v1 as tfx
 
 from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.app.local_runner import beam_args
+from tfx_keras_estimator.pipelines.app.report import latest_run
+from tfx_keras_estimator.pipelines.app.report_html import write_report
 from tfx_keras_estimator.pipelines.config import PipelineConfig
-from tfx_keras_estimator.pipelines.local_runner import beam_args
 from tfx_keras_estimator.pipelines.pipeline import create_pipeline
-from tfx_keras_estimator.pipelines.report import latest_run
-from tfx_keras_estimator.pipelines.report_html import write_report
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ import tensorflow as tf
 from tests.conftest import run_tke
 from tfx_keras_estimator.components.trainer.adapter import FIT_SUMMARY_FILE, KERAS_SUBDIR
 from tfx_keras_estimator.components.trainer.convert import BEST_MODEL_FILE
+from tfx_keras_estimator.pipelines.app.report import latest_run
+from tfx_keras_estimator.pipelines.app.report_html import REPORT_FILE
 from tfx_keras_estimator.pipelines.config import CANNED_COMPARISON_ID, CANNED_TRAINER_ID
-from tfx_keras_estimator.pipelines.report import latest_run
-from tfx_keras_estimator.pipelines.report_html import REPORT_FILE
 
 pytestmark = pytest.mark.e2e
 

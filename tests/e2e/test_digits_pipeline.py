@@ -9,8 +9,8 @@ import tensorflow as tf
 from tests.conftest import csv_rows, run_tke
 from tests.serving import examples_from_rows, with_blanks
 from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.app.report import latest_run
 from tfx_keras_estimator.pipelines.data import load_schema
-from tfx_keras_estimator.pipelines.report import latest_run
 
 pytestmark = pytest.mark.e2e
 

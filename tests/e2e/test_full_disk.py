@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import REPO_ROOT, run_tke
-from tfx_keras_estimator.pipelines.report import all_runs
+from tfx_keras_estimator.pipelines.app.report import all_runs
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import E2E_EVAL_STEPS, run_tke
-from tfx_keras_estimator.pipelines.report import latest_run
+from tfx_keras_estimator.pipelines.app.report import latest_run
 
 pytestmark = pytest.mark.e2e
 

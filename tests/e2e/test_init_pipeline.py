@@ -18,8 +18,8 @@ from tests.conftest import run_tke
 from tests.init_tables import mixed_taxi_csv
 from tests.serving import examples_from_rows, with_blanks
 from tfx_keras_estimator.components.recipes.generic.roles import MISSING_TOKENS
+from tfx_keras_estimator.pipelines.app.predict import load_description
 from tfx_keras_estimator.pipelines.data import load_schema
-from tfx_keras_estimator.pipelines.predict import load_description
 
 pytestmark = pytest.mark.e2e
 

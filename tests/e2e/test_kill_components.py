@@ -24,7 +24,7 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.conftest import REPO_ROOT, run_tke
-from tfx_keras_estimator.pipelines.report import latest_run
+from tfx_keras_estimator.pipelines.app.report import latest_run
 
 pytestmark = pytest.mark.e2e
 

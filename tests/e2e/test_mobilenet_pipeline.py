@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import csv_rows, run_tke, tfrecord_examples
-from tfx_keras_estimator.pipelines.report import latest_run
+from tfx_keras_estimator.pipelines.app.report import latest_run
 
 pytestmark = pytest.mark.e2e
 

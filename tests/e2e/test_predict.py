@@ -14,8 +14,8 @@ import tensorflow as tf
 from tests.conftest import csv_rows, run_tke
 from tests.serving import examples_from_rows, with_blanks
 from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.pipelines.app.serving import newest_complete
 from tfx_keras_estimator.pipelines.data import load_schema
-from tfx_keras_estimator.pipelines.serving import newest_complete
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,7 @@ from typing import List
 import pytest
 
 from tests.conftest import E2E_TRAIN_STEPS, run_tke
-from tfx_keras_estimator.pipelines.report_html import REPORT_FILE, SECTIONS
+from tfx_keras_estimator.pipelines.app.report_html import REPORT_FILE, SECTIONS
 
 pytestmark = pytest.mark.e2e
 

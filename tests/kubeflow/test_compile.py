@@ -95,7 +95,7 @@ def test_kubeflow_v1_image_code_paths_beam_args_and_cache(kubeflow_spec):
         'tke_trainer']['checkpoint_root'] == f'{PIPELINE_ROOT}/checkpoints'
     assert v1_param(nodes['Transform'], 'preprocessing_fn')['fieldValue']['stringValue'] == HOUSING.preprocessing_fn
     assert v1_param(nodes['ImportSchemaGen'], 'schema_file')['fieldValue']['stringValue'] == \
-        f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/schema.pbtxt'
+        f'{IMAGE_SITE}/tfx_keras_estimator/schemas/housing.pbtxt'
     for node_id in BEAM_COMPONENTS:
         args = nodes[node_id]['executor']['beamPipelineArgs']
         assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(args), node_id
@@ -160,7 +160,7 @@ def test_vertex_image_code_paths_beam_args_and_cache(vertex_dry_run):
     assert v2_constant(tasks['Trainer'], 'run_fn') == TRAINER_RUN_FN
     assert v2_constant(tasks['Transform'], 'preprocessing_fn') == HOUSING.preprocessing_fn
     assert v2_constant(tasks['ImportSchemaGen'], 'schema_file') == \
-        f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/schema.pbtxt'
+        f'{IMAGE_SITE}/tfx_keras_estimator/schemas/housing.pbtxt'
     for name in BEAM_COMPONENTS:
         assert {'--direct_running_mode=in_memory', f'--extra_package={image_wheel()}'} <= set(containers[name]['args'])
         assert_user_beam_arg_last(containers[name]['args'], name)

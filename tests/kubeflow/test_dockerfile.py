@@ -105,7 +105,7 @@ def test_the_image_check_names_a_recipe_that_does_not_import(tmp_path):
 
 
 def test_package_list_ships_the_runners():
-    assert "FOLDERS = ('components', 'pipelines', 'kubeflow')" in (REPO_ROOT / 'setup.py').read_text()
+    assert "FOLDERS = ('components', 'pipelines', 'kubeflow', 'schemas')" in (REPO_ROOT / 'setup.py').read_text()
     assert Path(REPO_ROOT / 'kubeflow' / '__init__.py').exists()
 
 

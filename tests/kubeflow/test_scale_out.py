@@ -38,7 +38,7 @@ def _components(config: PipelineConfig):
 def test_compiled_config_uses_paths_in_the_image_and_the_builtin_resolver_for_vertex():
     config = pipeline_config(_compile_config())
     # The wheel's package data, where the image installs it.
-    assert config.schema_path == f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/schema.pbtxt'
+    assert config.schema_path == f'{IMAGE_SITE}/tfx_keras_estimator/schemas/housing.pbtxt'
     assert config.data_root == f'{IMAGE_SITE}/tfx_keras_estimator/components/recipes/housing/data'
     assert config.serving_dir == f'{PIPELINE_ROOT}/serving'
     assert config.beam_pipeline_args == in_pod_beam_args()

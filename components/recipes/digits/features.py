@@ -7,6 +7,7 @@ from tfx_keras_estimator.components.recipes.registry import (
     Recipe,
     package_folder,
 )
+from tfx_keras_estimator.schemas import schema_path
 
 # The 8x8 image, row-major: pixel_00 is the top left, pixel_63 the bottom right.
 IMAGE_SIZE = 8
@@ -38,6 +39,7 @@ RECIPE = Recipe(
     # The blog post's Adadelta at learning rate 1.0: TF's default of 0.001 barely moves
     # the weights in a few thousand steps.
     hparams={'optimizer': 'Adadelta', 'learning_rate': 1.0, 'batch_size': 128},
-    # schema.pbtxt and data/ ship beside this module, as package data.
+    # data/ ships beside this module, the schema in the package's schemas/: both package data.
     root=package_folder(__package__),
+    schema_file=str(schema_path('digits')),
 )

@@ -2,6 +2,7 @@
 
 from tfx_keras_estimator.components.recipes.common import transformed_name
 from tfx_keras_estimator.components.recipes.registry import REGRESSION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.schemas import schema_path
 
 LABEL_KEY = 'medv'
 # Standardized (z-score) numeric features.
@@ -38,6 +39,7 @@ RECIPE = Recipe(
     hparams={'optimizer': 'Ftrl', 'learning_rate': 0.1, 'batch_size': 128},
     slice_features=('chas',),
     weight_labels='tfx_keras_estimator.components.recipes.housing.model.weight_labels',
-    # schema.pbtxt and data/ ship beside this module, as package data.
+    # data/ ships beside this module, the schema in the package's schemas/: both package data.
     root=package_folder(__package__),
+    schema_file=str(schema_path('housing')),
 )

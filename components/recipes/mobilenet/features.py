@@ -7,6 +7,7 @@ from tfx_keras_estimator.components.recipes.registry import (
     Recipe,
     package_folder,
 )
+from tfx_keras_estimator.schemas import schema_path
 
 # Raw features: encoded PNG bytes (any size, gray or RGB) and the digit.
 IMAGE_KEY = 'image'
@@ -49,6 +50,7 @@ RECIPE = Recipe(
         'fine_tune': None,
     },
     data_format='tfrecord',
-    # schema.pbtxt and data/ ship beside this module, as package data.
+    # data/ ships beside this module, the schema in the package's schemas/: both package data.
     root=package_folder(__package__),
+    schema_file=str(schema_path('mobilenet')),
 )

@@ -2,6 +2,7 @@
 
 from tfx_keras_estimator.components.recipes.common import transformed_name
 from tfx_keras_estimator.components.recipes.registry import BINARY_CLASSIFICATION, MetricGate, Recipe, package_folder
+from tfx_keras_estimator.schemas import schema_path
 
 # Raw columns the label is derived from: big tipper = tips > 0.2 * fare.
 TIPS_KEY = 'tips'
@@ -48,6 +49,7 @@ RECIPE = Recipe(
     hparams={'optimizer': 'Adam', 'learning_rate': 0.003, 'batch_size': 256,
              'deep_units': [32], 'l2': 1e-4},
     slice_features=('trip_start_hour',),
-    # schema.pbtxt and data/ ship beside this module, as package data.
+    # data/ ships beside this module, the schema in the package's schemas/: both package data.
     root=package_folder(__package__),
+    schema_file=str(schema_path('taxi')),
 )

@@ -7,6 +7,7 @@ from tfx_keras_estimator.components.recipes.registry import (
     Recipe,
     package_folder,
 )
+from tfx_keras_estimator.schemas import schema_path
 
 # The free text the model reads: short and long description joined.
 DESCRIPTION_KEY = 'description'
@@ -80,6 +81,7 @@ RECIPE = Recipe(
     # a fifth of a bag's words dropped in training (SparseDropout).
     hparams={'optimizer': 'Adam', 'learning_rate': 0.0005, 'batch_size': 64, 'dropout': 0.5,
              'input_dropout': 0.2},
-    # schema.pbtxt and data/ ship beside this module, as package data.
+    # data/ ships beside this module, the schema in the package's schemas/: both package data.
     root=package_folder(__package__),
+    schema_file=str(schema_path('text')),
 )

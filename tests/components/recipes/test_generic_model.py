@@ -19,7 +19,7 @@ from tfx_keras_estimator.components.recipes.generic import model
 from tfx_keras_estimator.components.recipes.generic.preprocessing import preprocessing_fn
 from tfx_keras_estimator.components.recipes.generic.roles import Roles, transformed
 from tfx_keras_estimator.components.trainer.task import REGRESSION
-from tfx_keras_estimator.pipelines import init
+from tfx_keras_estimator.pipelines.app import init
 from tfx_keras_estimator.pipelines.data import load_schema
 
 CROSS = ('company', 'trip_start_hour')

@@ -15,7 +15,7 @@ from tests.tft_helpers import analyze_and_transform, assert_rows_close, check_go
 from tfx_keras_estimator.components.recipes import load_recipe
 from tfx_keras_estimator.components.recipes.generic.preprocessing import preprocessing_fn
 from tfx_keras_estimator.components.recipes.generic.roles import Roles, transformed
-from tfx_keras_estimator.pipelines import init
+from tfx_keras_estimator.pipelines.app import init
 from tfx_keras_estimator.pipelines.data import load_schema
 
 N_ROWS = 60

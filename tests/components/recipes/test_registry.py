@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tfx_keras_estimator.components.recipes.lookup import BUILT_IN, get_recipe, load_recipe
 from tfx_keras_estimator.components.recipes.registry import (
-    BUILT_IN,
     Recipe,
     RecipeNotFound,
     check_recipe,
-    get_recipe,
-    load_recipe,
     package_folder,
 )
 from tfx_keras_estimator.components.trainer.config import CANNED_MODE, KERAS_FILE_MODE

@@ -26,8 +26,8 @@ from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, FIT
 from tfx_keras_estimator.components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE
 from tfx_keras_estimator.components.trainer.convert import BEST_MODEL_FILE
 from tfx_keras_estimator.components.trainer.keras_file import UnsafeKerasFileError
+from tfx_keras_estimator.pipelines.app.run_details import training_curves
 from tfx_keras_estimator.pipelines.data import load_schema
-from tfx_keras_estimator.pipelines.run_details import training_curves
 
 HOUSING = get_recipe('housing')
 N_ROWS = 8

@@ -1,9 +1,9 @@
 """What the run report shows, read from a run's artifacts with the libraries that wrote them.
 
-MLMD (``tfx_keras_estimator.pipelines.report``) says which artifacts a run made; this module opens them: TFDV
+MLMD (``tfx_keras_estimator.pipelines.app.report``) says which artifacts a run made; this module opens them: TFDV
 statistics and anomalies, the Estimator's TensorBoard event files (or the Keras fit's
 history), TFMA's evaluation and validation, the pushed SavedModel's signatures. Plain
-dataclasses come out, so the HTML page (``tfx_keras_estimator.pipelines.report_html``) is only layout.
+dataclasses come out, so the HTML page (``tfx_keras_estimator.pipelines.app.report_html``) is only layout.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from tfx_keras_estimator.pipelines.report import BASELINE, CANDIDATE, POST_EXPORT_EXAMPLE_COUNT, with_example_count
+from tfx_keras_estimator.pipelines.app.report import BASELINE, CANDIDATE, POST_EXPORT_EXAMPLE_COUNT, with_example_count
 
 # ExampleValidator's anomalies, per split.
 ANOMALIES_FILE = 'SchemaDiff.pb'

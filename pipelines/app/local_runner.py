@@ -13,6 +13,7 @@ current folder):
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 from contextlib import contextmanager
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from tfx_keras_estimator import components
-from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE, Recipe, check_recipe, load_recipe
+from tfx_keras_estimator.components.recipes.lookup import DEFAULT_RECIPE, load_recipe
+from tfx_keras_estimator.components.recipes.registry import Recipe, check_recipe
 from tfx_keras_estimator.components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
 from tfx_keras_estimator.pipelines.config import PipelineConfig, beam_runner, check_beam_args, names_dependencies
 from tfx_keras_estimator.pipelines.data import DataSummary, load_schema, validate_data_dir
@@ -39,28 +41,40 @@ class LocalRunConfig:
     """What ``tke run`` asks for. None means the recipe's default.
 
     ``recipe`` is what ``load_recipe`` takes: a built-in name, a dotted path to a Recipe
-    object, or a recipe folder.
+    object, or a recipe folder. The Trainer's settings here become the recipe's TrainerConfig;
+    ``pipeline`` holds PipelineConfig's own settings (``train_steps``, ``eval_steps``,
+    ``enable_cache``, ``warm_start``, ``anomaly_gate``, ``canned_baseline``,
+    ``transform_materialize``, ``extra_beam_args``, ...), passed on as they are: one
+    definition of each, PipelineConfig's, which checks them.
     """
 
     recipe: str = DEFAULT_RECIPE
     data_dir: Optional[str] = None
     output_dir: Optional[str] = None
-    train_steps: Optional[int] = None
-    eval_steps: Optional[int] = None
     beam_mode: str = 'auto'
-    enable_cache: bool = True
-    warm_start: bool = False
-    anomaly_gate: str = 'error'
     model_builder: Optional[str] = None
     hparams: Dict[str, Any] = field(default_factory=dict)
     # Trainer mode (TrainerConfig.MODES); keras_model_path implies 'keras_file'.
     trainer_mode: str = ESTIMATOR_MODE
     keras_model_path: Optional[str] = None
     allow_unsafe_keras_file: bool = False
-    canned_baseline: bool = False
-    transform_materialize: bool = False
-    # The user's Beam arguments (--beam-arg), after ours: PipelineConfig.extra_beam_args.
-    extra_beam_args: List[str] = field(default_factory=list)
+    pipeline: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        settable = {f.name for f in dataclasses.fields(PipelineConfig)} - set(_PREPARED)
+        unknown = sorted(set(self.pipeline) - settable)
+        if unknown:
+            raise ValueError(f'unknown pipeline settings {unknown}; a local run sets {sorted(settable)}')
+
+    @property
+    def extra_beam_args(self) -> List[str]:
+        """The user's Beam arguments (--beam-arg), after ours: PipelineConfig.extra_beam_args."""
+        return list(self.pipeline.get('extra_beam_args', ()))
+
+
+# The PipelineConfig fields ``prepare`` derives from the recipe, the data and the run directory.
+_PREPARED = ('recipe', 'pipeline_root', 'data_root', 'schema_path', 'serving_dir', 'trainer', 'beam_pipeline_args',
+             'data_rows')
 
 
 @dataclass(frozen=True)
@@ -180,17 +194,10 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
         data_root=str(data_dir),
         schema_path=str(recipe.schema_path),
         serving_dir=str(paths.serving_dir),
-        train_steps=config.train_steps,
-        eval_steps=config.eval_steps,
         trainer=_trainer_config(config, recipe),
         beam_pipeline_args=beam_args(config.beam_mode, summary.bytes, config.extra_beam_args),
-        extra_beam_args=list(config.extra_beam_args),
-        enable_cache=config.enable_cache,
-        warm_start=config.warm_start,
-        anomaly_gate=config.anomaly_gate,
-        canned_baseline=config.canned_baseline,
-        transform_materialize=config.transform_materialize,
         data_rows=summary.rows,
+        **config.pipeline,
     )
     return pipeline_config, paths, summary
 

@@ -9,8 +9,8 @@ import io
 import pytest
 from PIL import Image
 
-from tfx_keras_estimator.pipelines.report import ComponentRun, RunReport
-from tfx_keras_estimator.pipelines.report_html import (
+from tfx_keras_estimator.pipelines.app.report import ComponentRun, RunReport
+from tfx_keras_estimator.pipelines.app.report_html import (
     ReportError,
     Sparklines,
     _num,
@@ -20,7 +20,7 @@ from tfx_keras_estimator.pipelines.report_html import (
     slices_png,
     timeline_png,
 )
-from tfx_keras_estimator.pipelines.run_details import Curve, FeatureSummary
+from tfx_keras_estimator.pipelines.app.run_details import Curve, FeatureSummary
 
 
 def _decoded(uri: str) -> Image.Image:

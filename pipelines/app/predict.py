@@ -29,10 +29,10 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_keras_estimator.components.recipes.generic.roles import MISSING_TOKENS
 from tfx_keras_estimator.components.recipes.registry import read_schema
 from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TASKS
+from tfx_keras_estimator.pipelines.app.local_runner import RunPaths
+from tfx_keras_estimator.pipelines.app.serving import incomplete_reason, newest_complete, versions
 from tfx_keras_estimator.pipelines.config import EXIT_BAD_INPUT
 from tfx_keras_estimator.pipelines.data import DataError, check_cells, column_rules, is_missing, read_header
-from tfx_keras_estimator.pipelines.local_runner import RunPaths
-from tfx_keras_estimator.pipelines.serving import incomplete_reason, newest_complete, versions
 
 # What components/trainer/export.py writes (not imported: it loads TensorFlow Model Analysis).
 ASSETS_EXTRA_DIR = 'assets.extra'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import run_tke
-from tfx_keras_estimator.pipelines.retention import plan_gc
+from tfx_keras_estimator.pipelines.app.retention import plan_gc
 
 
 def test_gc_needs_a_run_directory_and_keeps_at_least_one_run(tmp_path):

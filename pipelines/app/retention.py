@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Set
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from tfx_keras_estimator.pipelines.local_runner import RunPaths, existing_run
+from tfx_keras_estimator.pipelines.app.local_runner import RunPaths, existing_run
 
 OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 

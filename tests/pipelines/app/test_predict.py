@@ -26,7 +26,7 @@ from tfx_keras_estimator.components.trainer.task import (
     REGRESSION,
     TaskSpec,
 )
-from tfx_keras_estimator.pipelines import predict
+from tfx_keras_estimator.pipelines.app import predict
 from tfx_keras_estimator.pipelines.data import DataError
 
 # x: a required float, n: an optional integer, s: an optional string, y: the label.

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
-from tfx_keras_estimator.pipelines.run_details import (
+from tfx_keras_estimator.pipelines.app.run_details import (
     Threshold,
     read_anomalies,
     read_statistics,

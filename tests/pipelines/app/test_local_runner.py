@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tfx_keras_estimator.components.recipes.registry import get_recipe
-from tfx_keras_estimator.pipelines.local_runner import (
+from tfx_keras_estimator.components.recipes.lookup import get_recipe
+from tfx_keras_estimator.pipelines.app.local_runner import (
     PARALLEL_MIN_BYTES,
     LocalRunConfig,
     RunDirectoryBusy,
@@ -50,7 +50,7 @@ def test_bad_settings_fail_before_running(tmp_path):
     with pytest.raises(ValueError, match="unknown recipe 'nope': not a built-in recipe .*housing.*, nor a folder"):
         prepare(LocalRunConfig(recipe='nope'))
     with pytest.raises(ValueError, match='train_steps must be at least 1'):
-        prepare(LocalRunConfig(train_steps=0, output_dir=str(tmp_path)))
+        prepare(LocalRunConfig(pipeline={'train_steps': 0}, output_dir=str(tmp_path)))
     with pytest.raises(ValueError, match="recipe 'housing': its model_builder 'no_such_module_xyz.build' does "
                                          "not import: cannot import module 'no_such_module_xyz'"):
         prepare(LocalRunConfig(model_builder='no_such_module_xyz.build', output_dir=str(tmp_path)))
@@ -92,8 +92,8 @@ def _beam_components(pipeline):
 def test_beam_arg_reaches_every_beam_component_after_ours(tmp_path):
     from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
-    config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), canned_baseline=True,
-                                          extra_beam_args=['--direct_num_workers=3', '--save_main_session']))
+    config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), pipeline={
+        'canned_baseline': True, 'extra_beam_args': ['--direct_num_workers=3', '--save_main_session']}))
     components = _beam_components(create_pipeline(config))
     assert set(components) == {'CsvExampleGen', 'StatisticsGen', 'Transform', 'Evaluator', 'CannedComparison'}
     for node, args in components.items():
@@ -105,7 +105,8 @@ def test_beam_arg_reaches_every_beam_component_after_ours(tmp_path):
 def test_a_remote_runner_gets_no_direct_runner_settings(tmp_path):
     from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
-    config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path), extra_beam_args=PORTABLE))
+    config, _, _ = prepare(LocalRunConfig(recipe='housing', output_dir=str(tmp_path),
+                                          pipeline={'extra_beam_args': PORTABLE}))
     assert config.runner.name == 'PortableRunner' and not config.runner.local
     for node, args in _beam_components(create_pipeline(config)).items():
         assert args[-3:] == PORTABLE, node
@@ -125,4 +126,11 @@ def test_bad_beam_args_fail_before_the_data_is_read(tmp_path, extra, beam_mode, 
     with pytest.raises(ValueError, match=message):
         # No such data folder: the Beam arguments are refused before it is looked at.
         prepare(LocalRunConfig(recipe='housing', data_dir=str(tmp_path / 'none'), output_dir=str(tmp_path),
-                               beam_mode=beam_mode, extra_beam_args=extra))
+                               beam_mode=beam_mode, pipeline={'extra_beam_args': extra}))
+
+
+def test_pipeline_settings_are_pipeline_configs_own_and_unknown_ones_are_named():
+    with pytest.raises(ValueError, match=r"unknown pipeline settings \['train_stepz'\]"):
+        LocalRunConfig(pipeline={'train_stepz': 5})
+    with pytest.raises(ValueError, match=r"unknown pipeline settings \['serving_dir'\]"):
+        LocalRunConfig(pipeline={'serving_dir': '/x'})  # derived from the run directory

@@ -15,7 +15,7 @@ from tests.conftest import run_tke
 from tests.data_checks import anomalies_of
 from tests.init_tables import mixed_taxi_csv
 from tfx_keras_estimator.components.recipes import load_recipe
-from tfx_keras_estimator.pipelines import init
+from tfx_keras_estimator.pipelines.app import init
 from tfx_keras_estimator.pipelines.data import load_schema
 
 

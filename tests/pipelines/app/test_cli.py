@@ -9,11 +9,11 @@ import os
 import pytest
 
 from tests.conftest import run_tke
-from tfx_keras_estimator.components.recipes.registry import recipe_names
+from tfx_keras_estimator.components.recipes.lookup import recipe_names
 from tfx_keras_estimator.components.trainer.progress import RECORD_ATTR as PROGRESS_RECORD_ATTR
 from tfx_keras_estimator.components.trainer.progress import Progress
-from tfx_keras_estimator.pipelines import cli
-from tfx_keras_estimator.pipelines.local_runner import beam_args
+from tfx_keras_estimator.pipelines.app import cli
+from tfx_keras_estimator.pipelines.app.local_runner import beam_args
 
 
 def test_recipes_lists_the_built_ins_and_how_to_name_others():
@@ -53,7 +53,7 @@ def test_bad_data_is_refused_before_any_component_runs(tmp_path):
 def test_a_full_disk_is_named_with_the_run_directory(tmp_path):
     import errno
 
-    from tfx_keras_estimator.pipelines.cli import disk_full
+    from tfx_keras_estimator.pipelines.app.cli import disk_full
 
     try:
         try:

@@ -1,7 +1,7 @@
 """The run report: one self-contained ``report.html`` per run directory.
 
-Everything is read back from what the run left (MLMD, artifacts; ``tfx_keras_estimator.pipelines.report`` and
-``tfx_keras_estimator.pipelines.run_details``), so ``tke report RUN_DIR`` rebuilds it any time, for any recipe.
+Everything is read back from what the run left (MLMD, artifacts; ``tfx_keras_estimator.pipelines.app.report`` and
+``tfx_keras_estimator.pipelines.app.run_details``), so ``tke report RUN_DIR`` rebuilds it any time, for any recipe.
 Plots are matplotlib PNGs embedded as data URIs; the page loads nothing from anywhere.
 """
 
@@ -16,10 +16,9 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from tfx_keras_estimator.pipelines.config import TRAINER_ID
-from tfx_keras_estimator.pipelines.local_runner import NotARunDirectory, existing_run
-from tfx_keras_estimator.pipelines.report import CANDIDATE, RunReport, all_runs, pipeline_names
-from tfx_keras_estimator.pipelines.run_details import (
+from tfx_keras_estimator.pipelines.app.local_runner import NotARunDirectory, existing_run
+from tfx_keras_estimator.pipelines.app.report import CANDIDATE, RunReport, all_runs, pipeline_names
+from tfx_keras_estimator.pipelines.app.run_details import (
     Curve,
     Evaluation,
     FeatureSummary,
@@ -30,6 +29,7 @@ from tfx_keras_estimator.pipelines.run_details import (
     stack_versions,
     training_curves,
 )
+from tfx_keras_estimator.pipelines.config import TRAINER_ID
 
 REPORT_FILE = 'report.html'
 SECTIONS = ('run', 'data', 'training', 'evaluation', 'model', 'history')

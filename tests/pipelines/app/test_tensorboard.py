@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tfx_keras_estimator.pipelines.tensorboard import tensorboard_command, training_logdirs
+from tfx_keras_estimator.pipelines.app.tensorboard import tensorboard_command, training_logdirs
 
 
 def test_one_named_run_per_training():

@@ -6,7 +6,7 @@ import shutil
 
 import tensorflow as tf
 
-from tfx_keras_estimator.pipelines.serving import (
+from tfx_keras_estimator.pipelines.app.serving import (
     INCOMPLETE_DIR,
     incomplete_reason,
     newest_complete,

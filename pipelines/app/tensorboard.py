@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import List, Tuple
 
+from tfx_keras_estimator.pipelines.app.local_runner import existing_run
+from tfx_keras_estimator.pipelines.app.report import all_runs, pipeline_names
 from tfx_keras_estimator.pipelines.config import CANNED_TRAINER_ID, TRAINER_ID
-from tfx_keras_estimator.pipelines.local_runner import existing_run
-from tfx_keras_estimator.pipelines.report import all_runs, pipeline_names
 
 TRAINERS = (TRAINER_ID, CANNED_TRAINER_ID)
 

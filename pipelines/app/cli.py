@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
-from tfx_keras_estimator.components.recipes.registry import DEFAULT_RECIPE, HOW_TO_NAME, get_recipe, recipe_names
+from tfx_keras_estimator.components.recipes.lookup import DEFAULT_RECIPE, HOW_TO_NAME, get_recipe, recipe_names
 from tfx_keras_estimator.components.trainer.progress import PROGRESS_LOGGER
 from tfx_keras_estimator.components.trainer.progress import RECORD_ATTR as PROGRESS_RECORD_ATTR
 from tfx_keras_estimator.components.trainer.weights import WEIGHTS_FILE, top_weights
 from tfx_keras_estimator.kubeflow import cli as kubeflow_cli
-from tfx_keras_estimator.pipelines import predict as predict_cli
-from tfx_keras_estimator.pipelines.config import ANOMALY_GATE_SETTINGS, EXIT_BAD_INPUT
-from tfx_keras_estimator.pipelines.local_runner import (
+from tfx_keras_estimator.pipelines.app import predict as predict_cli
+from tfx_keras_estimator.pipelines.app.local_runner import (
     BEAM_MODES,
     LocalRunConfig,
     NotARunDirectory,
@@ -32,6 +31,7 @@ from tfx_keras_estimator.pipelines.local_runner import (
     run_lock,
     run_pipeline,
 )
+from tfx_keras_estimator.pipelines.config import ANOMALY_GATE_SETTINGS, EXIT_BAD_INPUT
 
 EXIT_RUN_FAILED = 1
 INIT_TASKS = {'regression': 'regression', 'binary': 'binary_classification',
@@ -257,7 +257,7 @@ def _identifier(text: str) -> str:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from tfx_keras_estimator.pipelines import init as initializing
+    from tfx_keras_estimator.pipelines.app import init as initializing
 
     data = Path(args.data)
     name = args.name or _identifier(data.stem if data.is_file() else data.resolve().name)
@@ -328,7 +328,7 @@ def _mb(n: int) -> str:
 
 
 def _gc(run_dir: Path, keep: int, dry_run: bool, out: TextIO) -> None:
-    from tfx_keras_estimator.pipelines.retention import apply_gc, plan_gc
+    from tfx_keras_estimator.pipelines.app.retention import apply_gc, plan_gc
 
     plan = plan_gc(run_dir, keep)
     verb = 'would remove' if dry_run else 'removed'
@@ -428,12 +428,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f'tke: error: --keep-runs must be at least 1, got {args.keep_runs}', file=sys.stderr)
         return EXIT_BAD_INPUT
     config = LocalRunConfig(
-        recipe=args.recipe, data_dir=args.data, output_dir=args.output, train_steps=args.train_steps,
-        eval_steps=args.eval_steps, beam_mode=args.beam_mode, enable_cache=not args.no_cache,
-        warm_start=args.warm_start, anomaly_gate=args.anomaly_gate, model_builder=args.model_builder,
-        hparams=dict(args.hparam), trainer_mode=args.mode.replace('-', '_'), keras_model_path=args.keras_model,
-        allow_unsafe_keras_file=args.allow_unsafe_keras_file, canned_baseline=args.canned_baseline,
-        transform_materialize=args.transform_materialize == 'on', extra_beam_args=args.beam_arg)
+        recipe=args.recipe, data_dir=args.data, output_dir=args.output, beam_mode=args.beam_mode,
+        model_builder=args.model_builder, hparams=dict(args.hparam), trainer_mode=args.mode.replace('-', '_'),
+        keras_model_path=args.keras_model, allow_unsafe_keras_file=args.allow_unsafe_keras_file,
+        pipeline=dict(train_steps=args.train_steps, eval_steps=args.eval_steps, enable_cache=not args.no_cache,
+                      warm_start=args.warm_start, anomaly_gate=args.anomaly_gate,
+                      canned_baseline=args.canned_baseline, transform_materialize=args.transform_materialize == 'on',
+                      extra_beam_args=list(args.beam_arg)))
     try:
         pipeline_config, paths, data = prepare(config)
     except ValueError as e:
@@ -446,7 +447,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f'  data: {pipeline_config.data_root} ({len(data.files)} file(s), {data.rows} rows); '
           f'{train_steps} train steps ({why}), '
           f'{pipeline_config.resolved_eval_steps()} eval steps; beam {beam}')
-    from tfx_keras_estimator.pipelines.serving import set_aside_incomplete
+    from tfx_keras_estimator.pipelines.app.serving import set_aside_incomplete
 
     # A push that was cut short: never the newest version a client or TF Serving loads.
     set_aside = [f'set aside {version} ({reason}: an interrupted push) in {target.parent}'
@@ -481,7 +482,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         logging.getLogger('absl').removeHandler(progress)
         logging.getLogger(PROGRESS_LOGGER).removeHandler(progress)
-    from tfx_keras_estimator.pipelines.report import latest_run
+    from tfx_keras_estimator.pipelines.app.report import latest_run
 
     report = latest_run(str(paths.metadata_path), pipeline_config.name)
     _print_summary(report, recipe, paths, time.monotonic() - started)
@@ -494,7 +495,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _write_report(run_dir: Path, pipeline_name: Optional[str], out: TextIO) -> Optional[Path]:
     """The run report after a run; a report that cannot be built never fails the run."""
-    from tfx_keras_estimator.pipelines.report_html import write_report
+    from tfx_keras_estimator.pipelines.app.report_html import write_report
 
     try:
         path = write_report(run_dir, pipeline_name)
@@ -530,7 +531,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
-    from tfx_keras_estimator.pipelines.report_html import ReportError, write_report
+    from tfx_keras_estimator.pipelines.app.report_html import ReportError, write_report
 
     try:
         print(write_report(run_dir))
@@ -545,7 +546,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     if run_dir is None:
         return EXIT_BAD_INPUT
     metadata_path = RunPaths(run_dir).metadata_path
-    from tfx_keras_estimator.pipelines.report import all_runs, pipeline_names
+    from tfx_keras_estimator.pipelines.app.report import all_runs, pipeline_names
 
     print(f'{run_dir.resolve()}:')
     print(f'  {"run":<4} {"started (UTC)":<20} {"recipe":<14} {"metric":<18} {"verdict":<12} {"pushed":<12} cached')
@@ -570,7 +571,7 @@ def _cmd_tensorboard(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
-    from tfx_keras_estimator.pipelines.tensorboard import tensorboard_command, training_logdirs
+    from tfx_keras_estimator.pipelines.app.tensorboard import tensorboard_command, training_logdirs
     try:
         logdirs = training_logdirs(run_dir.resolve())
         command = tensorboard_command(logdirs, args.host, args.port)
