@@ -7,19 +7,13 @@ the session's housing run), and their outputs are compared metric for metric.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional
-from unittest import mock
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from google.protobuf import json_format
-from ml_metadata import metadata_store as mlmd
-from ml_metadata.proto import metadata_store_pb2
 from tensorflow_model_analysis.metrics import metric_types
 from tfx import v1 as tfx
 
@@ -27,6 +21,14 @@ from tfx import v1 as tfx
 from tfx.components.evaluator import executor as tfx_evaluator_executor
 from tfx.utils import proto_utils
 
+from tests.evaluator_checks import (
+    assert_same_as_tfx,
+    assert_same_outputs,
+    evaluator_inputs,
+    fallbacks,
+    metrics_of,
+    run_evaluator,
+)
 from tfx_keras_estimator.components.fast_evaluator import Executor, FastEvaluator, executor
 
 # On the session's housing pipeline run (tests/conftest.py): end to end, out of make test-fast.
@@ -167,83 +169,9 @@ def test_component_is_the_evaluator_with_our_executor():
 
 # --- against TFX's executor on the housing run's inputs -------------------------------------
 
-def _evaluator_inputs(run_dir: Path) -> tuple:
-    """The input artifacts and eval_config of the run's latest gating Evaluator execution."""
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(run_dir / 'metadata.sqlite')
-    store = mlmd.MetadataStore(config)
-    [node] = [c for c in store.get_contexts_by_type('node') if c.name.endswith('.' + EVALUATOR)]
-    execution = max(store.get_executions_by_context(node.id), key=lambda e: e.id)
-    inputs: Dict[str, List] = {}
-    for event in store.get_events_by_execution_ids([execution.id]):
-        if event.type != metadata_store_pb2.Event.INPUT:
-            continue
-        [artifact] = store.get_artifacts_by_id([event.artifact_id])
-        type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
-        wrapped = getattr(tfx.types.standard_artifacts, type_name)()
-        wrapped.set_mlmd_artifact(artifact)
-        inputs.setdefault(event.path.steps[0].key, []).append(wrapped)
-    return inputs, execution.custom_properties['eval_config'].string_value
-
-
-def _run(executor_class, inputs: Dict, eval_config: str, out: Path) -> tuple:
-    evaluation = tfx.types.standard_artifacts.ModelEvaluation()
-    evaluation.uri = str(out / 'evaluation')
-    blessing = tfx.types.standard_artifacts.ModelBlessing()
-    blessing.uri = str(out / 'blessing')
-    for folder in (evaluation.uri, blessing.uri):
-        Path(folder).mkdir(parents=True)
-    context = executor_class.Context(beam_pipeline_args=['--direct_running_mode=in_memory'],
-                                     tmp_dir=str(out / 'tmp'))
-    # A Beam executor parses absl flags from sys.argv and its Beam args: here sys.argv is
-    # pytest's, whose -v absl reads as --verbosity (CI runs pytest -v).
-    with mock.patch.object(sys, 'argv', sys.argv[:1]):
-        instance = executor_class(context)
-    instance.Do(inputs, {'evaluation': [evaluation], 'blessing': [blessing]},
-                {'eval_config': eval_config, 'example_splits': 'null'})
-    if isinstance(instance, Executor):
-        ours.append(instance.fallback)
-    return evaluation, blessing
-
-
-# Each of our executor's Do(): why it handed the evaluation to TFX's (None: it did not).
-ours: List[Optional[str]] = []
-
-
-def _metrics(uri: str) -> Dict[bytes, Dict[str, float]]:
-    result = {}
-    for record in tfma.load_metrics(uri):
-        result[record.slice_key.SerializeToString()] = {
-            json_format.MessageToJson(m.key, sort_keys=True): m.value.double_value.value
-            for m in record.metric_keys_and_values}
-    return result
-
-
-def _assert_same(ours, theirs) -> None:
-    (our_eval, our_blessing), (their_eval, their_blessing) = ours, theirs
-    def files(uri):
-        return sorted(p.name for p in Path(uri).iterdir())
-
-    assert files(our_eval.uri) == files(their_eval.uri)
-    our_metrics, their_metrics = _metrics(our_eval.uri), _metrics(their_eval.uri)
-    assert our_metrics.keys() == their_metrics.keys() and our_metrics
-    for key, metrics in their_metrics.items():
-        assert our_metrics[key].keys() == metrics.keys()
-        for name, value in metrics.items():
-            assert our_metrics[key][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
-    for name in ('plots-00000-of-00001.tfrecord', 'attributions-00000-of-00001.tfrecord'):
-        records = [sorted(tf.compat.v1.io.tf_record_iterator(str(Path(e.uri) / name))) for e in (our_eval, their_eval)]
-        assert records[0] == records[1], name
-    assert tfma.load_validation_result(our_eval.uri) == tfma.load_validation_result(their_eval.uri)
-    config = [json.loads((Path(e.uri) / 'eval_config.json').read_text()) for e in (our_eval, their_eval)]
-    assert config[0] == config[1]
-    assert files(our_blessing.uri) == files(their_blessing.uri)
-    assert dict(our_blessing.mlmd_artifact.custom_properties) == dict(their_blessing.mlmd_artifact.custom_properties)
-
-
 @pytest.fixture(scope='module')
 def housing_inputs(housing_run):
-    return _evaluator_inputs(housing_run.run_dir)
+    return evaluator_inputs(housing_run.run_dir)
 
 
 def _with_baseline(inputs: Dict, baseline: Optional[list]) -> Dict:
@@ -263,11 +191,11 @@ def test_same_metrics_validation_and_blessing_as_tfx(housing_inputs, tmp_path, m
     monkeypatch.setattr(executor, 'BLOCK_ROWS', 32)
     monkeypatch.setattr(executor, 'GRAPH_BATCH_ROWS', 7)
     monkeypatch.setattr(executor, 'SLICE_CHECK_ROWS', 20)
-    result = _run(Executor, inputs, eval_config, tmp_path / 'ours')
-    assert ours[-1] is None, 'the fast path ran'
-    theirs = _run(tfx_evaluator_executor.Executor, inputs, eval_config, tmp_path / 'tfx')
-    _assert_same(result, theirs)
-    assert len(_metrics(result[0].uri)) == 3, 'overall, chas=0, chas=1'
+    result = run_evaluator(Executor, inputs, eval_config, tmp_path / 'ours')
+    assert fallbacks[-1] is None, 'the fast path ran'
+    theirs = run_evaluator(tfx_evaluator_executor.Executor, inputs, eval_config, tmp_path / 'tfx')
+    assert_same_outputs(result, theirs)
+    assert len(metrics_of(result[0].uri)) == 3, 'overall, chas=0, chas=1'
     validation = tfma.load_validation_result(result[0].uri)
     assert validation.validation_ok, validation
     assert (Path(result[1].uri) / 'BLESSED').exists()
@@ -279,20 +207,61 @@ def _config_with(eval_config: str, slicing_specs: List[tfma.SlicingSpec]) -> str
     del config.slicing_specs[:]
     config.slicing_specs.extend(slicing_specs)
     return proto_utils.proto_to_json(config)
+
+
 @E2E
 def test_only_the_overall_slice(housing_inputs, tmp_path):
     """As the canned comparison evaluates: no slice feature to parse."""
     inputs, eval_config = housing_inputs
     config = _config_with(eval_config, [tfma.SlicingSpec()])
-    result = _run(Executor, _with_baseline(inputs, None), config, tmp_path / 'ours')
-    assert ours[-1] is None, 'the fast path ran'
-    _assert_same(result, _run(tfx_evaluator_executor.Executor, _with_baseline(inputs, None), config, tmp_path / 'tfx'))
+    result = run_evaluator(Executor, _with_baseline(inputs, None), config, tmp_path / 'ours')
+    assert fallbacks[-1] is None, 'the fast path ran'
+    theirs = run_evaluator(tfx_evaluator_executor.Executor, _with_baseline(inputs, None), config, tmp_path / 'tfx')
+    assert_same_outputs(result, theirs)
+
+
 @E2E
 def test_a_slice_feature_the_eval_graph_lacks_goes_to_tfx(housing_inputs, tmp_path):
     inputs, eval_config = housing_inputs
     # 'rad' is a raw feature of the examples, but the eval model keeps only the recipe's slice features.
     config = _config_with(eval_config, [tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=['chas']),
                                         tfma.SlicingSpec(feature_keys=['rad'])])
-    result = _run(Executor, _with_baseline(inputs, None), config, tmp_path / 'ours')
-    assert ours[-1] == "the slice features ['rad'] are not features of the eval graph"
-    _assert_same(result, _run(tfx_evaluator_executor.Executor, _with_baseline(inputs, None), config, tmp_path / 'tfx'))
+    result = run_evaluator(Executor, _with_baseline(inputs, None), config, tmp_path / 'ours')
+    assert fallbacks[-1] == "the slice features ['rad'] are not features of the eval graph"
+    theirs = run_evaluator(tfx_evaluator_executor.Executor, _with_baseline(inputs, None), config, tmp_path / 'tfx')
+    assert_same_outputs(result, theirs)
+
+
+@pytest.fixture(scope='module')
+def worse_model(housing_run, housing_inputs, tmp_path_factory):
+    """The housing model trained 10 steps on the run's own examples and transform graph: far
+    worse than the run's model (400 steps), so a candidate that must not be pushed."""
+    from tests.components.trainer.fn_args import trainer_fn_args
+    from tfx_keras_estimator.components.recipes import get_recipe
+    from tfx_keras_estimator.components.trainer import run_fn
+
+    inputs, _ = housing_inputs
+    (graph,) = (housing_run.run_dir / 'pipeline' / 'Transform' / 'transform_graph').iterdir()
+    examples = inputs['examples'][0].uri
+    work = tmp_path_factory.mktemp('worse-model')
+    config = get_recipe('housing').trainer_config(raw_examples=True)
+    run_fn(trainer_fn_args({'examples_uri': examples, 'raw_examples_uri': examples, 'transform_graph_uri': str(graph)},
+                           work, 10, config))
+    model = tfx.types.standard_artifacts.Model()
+    model.uri = str(work / 'model')
+    return model
+
+
+@E2E
+def test_a_candidate_worse_than_its_baseline_is_not_blessed_by_either(housing_inputs, worse_model, tmp_path):
+    inputs, eval_config = housing_inputs
+    inputs = {**_with_baseline(inputs, inputs['model']), 'model': [worse_model]}
+    result = assert_same_as_tfx(inputs, eval_config, tmp_path)
+    validation = tfma.load_validation_result(result[0].uri)
+    assert not validation.validation_ok
+    # The same failing metric in both (assert_same_as_tfx compared the validation results): RMSE,
+    # beyond the change tolerance of the last blessed model.
+    failures = [f for per_slice in validation.metric_validations_per_slice for f in per_slice.failures]
+    assert any(f.metric_key.name == 'rmse' and f.metric_threshold.HasField('change_threshold')
+               for f in failures), validation
+    assert (Path(result[1].uri) / 'NOT_BLESSED').exists() and not (Path(result[1].uri) / 'BLESSED').exists()

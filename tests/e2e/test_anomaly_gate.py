@@ -96,3 +96,23 @@ def test_an_extra_column_is_stopped_by_the_gate_naming_it(housing_csv, tmp_path)
     assert result.returncode == 1
     assert "column 'house_id'" in result.stderr and 'New column' in result.stderr, result.stderr
     assert 'Transform and Trainer were not run' in result.stderr
+
+
+def test_with_the_gate_off_the_same_data_trains_and_the_anomaly_stays_on_record(housing_csv, tmp_path):
+    from tests.conftest import run_tke
+
+    data = tmp_path / 'data'
+    data.mkdir()
+    lines = housing_csv.read_text().splitlines()
+    extra = [lines[0] + ',house_id'] + [f'{line},{i}' for i, line in enumerate(lines[1:200])]
+    (data / 'houses.csv').write_text('\n'.join(extra) + '\n')
+    result = run_tke('run', '--data', str(data), '--output', str(tmp_path / 'run'), '--train-steps', '5',
+                     '--anomaly-gate', 'off')
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = latest_run(str(tmp_path / 'run' / 'metadata.sqlite'), 'tke-housing')
+    states = {c.node_id: c.state for c in report.components}
+    assert 'AnomalyGate' not in states and states['Trainer'] == 'complete' and states['Evaluator'] == 'complete'
+    # ExampleValidator still ran and found the new column: the report says so, nothing was stopped.
+    page = write_report(tmp_path / 'run').read_text()
+    anomalies = page[page.index('Anomalies found by ExampleValidator'):page.index('Features of the')]
+    assert '<b>house_id</b>' in anomalies

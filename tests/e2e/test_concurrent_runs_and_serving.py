@@ -120,3 +120,18 @@ def test_malformed_requests_get_clear_errors(concurrent, housing_csv):
     # A row without crim is no malformed request: it is answered (crim filled as in training).
     serialized = examples_from_rows(row, load_schema(recipe.schema_path), drop=[recipe.label_key, 'crim'])
     assert np.isfinite(predict(examples=tf.constant(serialized))[recipe.prediction_key].numpy()).all()
+
+
+def test_the_fast_evaluator_agrees_with_tfx_on_a_binary_model_and_24_hour_slices(concurrent, tmp_path):
+    """Taxi's gate is AUC, its slices the trip's hour: TFX's Evaluator and ours on the run's own inputs."""
+    import tensorflow_model_analysis as tfma
+
+    from tests.evaluator_checks import assert_same_as_tfx, evaluator_inputs, metrics_of
+
+    runs, _, _ = concurrent
+    inputs, eval_config = evaluator_inputs(runs['taxi'])
+    evaluation, _ = assert_same_as_tfx(inputs, eval_config, tmp_path)
+    metrics = metrics_of(evaluation.uri)
+    assert len(metrics) >= 20, 'the overall slice and one per hour of the day'
+    assert all(any('"auc"' in name for name in by_name) for by_name in metrics.values())
+    assert tfma.load_validation_result(evaluation.uri).validation_ok

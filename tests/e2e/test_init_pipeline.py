@@ -61,6 +61,17 @@ def test_the_tuner_chose_one_of_the_two_candidates_and_the_trainer_trained_it(in
     assert f'Trainer: candidate {chosen} of 2 chosen by the Tuner' in (work / 'runs' / 'trips' / 'tke.log').read_text()
 
 
+def test_the_fast_evaluator_agrees_with_tfx_on_the_five_class_model(init_run, tmp_path):
+    from tests.evaluator_checks import assert_same_as_tfx, evaluator_inputs, metrics_of
+
+    work, _, _ = init_run
+    inputs, eval_config = evaluator_inputs(work / 'runs' / 'trips')
+    evaluation, blessing = assert_same_as_tfx(inputs, eval_config, tmp_path)
+    [overall] = metrics_of(evaluation.uri).values()
+    assert any('"accuracy"' in name for name in overall)
+    assert (tmp_path / 'ours' / 'blessing' / 'BLESSED').exists() and blessing.uri == str(tmp_path / 'ours' / 'blessing')
+
+
 def test_the_pushed_model_answers_raw_csv_rows(init_run):
     work, _, _ = init_run
     (pushed,) = list((work / 'runs' / 'trips' / 'serving').iterdir())

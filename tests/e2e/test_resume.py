@@ -54,6 +54,10 @@ def test_killed_trainer_resumes_and_finishes(tmp_path, housing_csv):
     resumed = re.findall(rf'Trainer resumes from checkpoint \S+ \(step (\d+) of {TRAIN_STEPS}\)',
                          (run_dir / 'tke.log').read_text())
     assert resumed and int(resumed[-1]) >= saved, resumed
+    # What the second run trained, counted by its own progress (the global step of each report):
+    # from past the checkpoint on, never from step 1 as a restart from zero would.
+    trained = [int(step) for step in re.findall(rf'training: step (\d+)/{TRAIN_STEPS}', second.stdout)]
+    assert trained and min(trained) > saved and max(trained) == TRAIN_STEPS, (saved, trained)
 
     report = latest_run(str(run_dir / 'metadata.sqlite'), 'tke-housing')
     assert {c.node_id: c.state for c in report.components}['Transform'] == 'cached'

@@ -1,0 +1,46 @@
+"""Paths users take that the other runs do not: the DirectRunner's parallel modes (the default above
+256 MB of data) and a warm start from the last model, end to end through ``tke run``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import run_tke
+from tfx_keras_estimator.pipelines.app.report import all_runs
+
+pytestmark = pytest.mark.e2e
+
+
+def _first_loss(stdout: str, steps: int) -> float:
+    (loss,) = re.findall(rf'training: step 1/{steps} \(0%\), loss ([\d.]+)', stdout)
+    return float(loss)
+
+
+@pytest.fixture(scope='module')
+def two_runs(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp('modes')
+    common = ['run', '--recipe', 'housing', '--output', str(run_dir), '--eval-steps', '3']
+    cold = run_tke(*common, '--train-steps', '60', '--beam-mode', 'multi_threading')
+    assert cold.returncode == 0, cold.stdout + cold.stderr[-3000:]
+    warm = run_tke(*common, '--train-steps', '61', '--beam-mode', 'multi_processing', '--warm-start')
+    assert warm.returncode == 0, warm.stdout + warm.stderr[-3000:]
+    return run_dir, cold, warm
+
+
+def test_the_parallel_direct_runner_modes_run_the_whole_pipeline(two_runs):
+    run_dir, cold, warm = two_runs
+    assert 'beam DirectRunner (multi_threading, a worker per core)' in cold.stdout
+    assert 'beam DirectRunner (multi_processing, a worker per core)' in warm.stdout
+    first, second = all_runs(str(run_dir / 'metadata.sqlite'), 'tke-housing')[:2]
+    for run in (first, second):
+        assert run.state_of('Evaluator') == 'complete' and run.metrics['example_count'] > 0
+
+
+def test_a_warm_start_trains_on_from_the_last_model(two_runs):
+    run_dir, cold, warm = two_runs
+    log = (run_dir / 'tke.log').read_text()
+    assert re.search(r'warm start: [1-9]\d* variables from \S+/Trainer/model/\d+/', log)
+    # The warm model starts where the last one ended, not from scratch: its first loss is far lower.
+    assert _first_loss(warm.stdout, 61) < 0.5 * _first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
