@@ -377,6 +377,11 @@ def _print_summary(report, recipe, paths, seconds: float) -> None:
         print('  eval metrics (eval split, overall): ' + '  '.join(f'{k} {_fmt(v)}' for k, v in shown.items()))
     if report.canned_metrics:
         _print_comparison(report, recipe)
+    scores = report.candidate_scores
+    if scores:
+        others = '; '.join(f'candidate {row["candidate"]}: {_fmt(row["score"])}' for row in scores[1:])
+        print(f'  model: candidate {scores[0]["candidate"]} of {len(recipe.candidates) or len(scores)} '
+              f'(the Tuner\'s choice, {recipe.gate.metric} {_fmt(scores[0]["score"])} on the eval split; {others})')
     gate = recipe.gate
     op = '>=' if gate.higher_is_better else '<='
     verdict = {True: 'BLESSED', False: 'NOT BLESSED', None: 'not evaluated'}[report.blessed]

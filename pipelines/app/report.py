@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
@@ -63,6 +64,17 @@ class RunReport:
     comparison_uri: Optional[str] = None
     canned_metrics: Dict[str, float] = field(default_factory=dict)
     keras_metrics_vs_canned: Dict[str, float] = field(default_factory=dict)
+    # Where the recipe lists candidate models: TFX's Tuner's output (tuner_results.json: one
+    # row per candidate, its index and score), best first, as the Tuner writes them.
+    tuner_results_uri: Optional[str] = None
+
+    @property
+    def candidate_scores(self) -> List[Dict[str, Any]]:
+        """The Tuner's rows (``candidate``, ``score``), best first; [] without a Tuner."""
+        if not self.tuner_results_uri:
+            return []
+        path = os.path.join(self.tuner_results_uri, 'tuner_results.json')
+        return json.loads(Path(path).read_text()) if os.path.isfile(path) else []
 
     def state_of(self, node_id: str) -> Optional[str]:
         return next((c.state for c in self.components if c.node_id == node_id), None)
@@ -236,6 +248,8 @@ def _run_report(store: metadata_store.MetadataStore, run: metadata_store_pb2.Con
                 report.model_uri = artifact.uri
             elif type_name == 'ModelRun':
                 report.model_run_uri = artifact.uri
+            elif type_name == 'TunerResults':
+                report.tuner_results_uri = artifact.uri
     if report.evaluation_uri:
         report.metrics = overall_metrics(report.evaluation_uri)
     if report.comparison_uri:

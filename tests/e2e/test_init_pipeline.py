@@ -59,6 +59,7 @@ def test_the_tuner_chose_one_of_the_two_candidates_and_the_trainer_trained_it(in
         '*/best_hyperparameters.txt')
     chosen = json.loads(best.read_text())['values']['candidate']
     assert f'Trainer: candidate {chosen} of 2 chosen by the Tuner' in (work / 'runs' / 'trips' / 'tke.log').read_text()
+    assert f'  model: candidate {chosen} of 2 (the Tuner\'s choice, accuracy ' in run.stdout
 
 
 def test_the_fast_evaluator_agrees_with_tfx_on_the_five_class_model(init_run, tmp_path):
