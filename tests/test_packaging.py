@@ -9,6 +9,7 @@ from the current folder, and an outside recipe named by a dotted path.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -22,7 +23,17 @@ from tests.conftest import REPO_ROOT, CliRun
 
 pytestmark = pytest.mark.e2e
 
-SOURCES = ('pyproject.toml', 'setup.py', 'README.md', 'components', 'pipelines', 'kubeflow')
+
+
+def _setup_folders() -> tuple:
+    """setup.py's FOLDERS: the folders that install as the package (one list, setup.py's)."""
+    for node in ast.parse((REPO_ROOT / 'setup.py').read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == 'FOLDERS' for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise AssertionError('setup.py has no FOLDERS')
+
+
+SOURCES = ('pyproject.toml', 'setup.py', 'README.md', *_setup_folders())
 WINE = REPO_ROOT / 'examples' / 'wine_recipe'
 
 

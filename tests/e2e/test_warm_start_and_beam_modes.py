@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _first_loss(stdout: str, steps: int) -> float:
-    (loss,) = re.findall(rf'training: step 1/{steps} \(0%\), loss ([\d.]+)', stdout)
+    (loss,) = re.findall(rf'training: step 1/{steps} \(\d+%\), loss ([\d.]+)', stdout)
     return float(loss)
 
 
