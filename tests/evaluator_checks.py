@@ -27,12 +27,13 @@ EVALUATOR = 'Evaluator'
 
 
 def evaluator_inputs(run_dir: Path) -> tuple:
-    """The input artifacts and eval_config of the run's latest gating Evaluator execution."""
+    """The input artifacts and eval_config of the run directory's first gating Evaluator execution
+    (its first run's: later tests may add runs to a shared run directory, in any order)."""
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(run_dir / 'metadata.sqlite')
     store = mlmd.MetadataStore(config)
     [node] = [c for c in store.get_contexts_by_type('node') if c.name.endswith('.' + EVALUATOR)]
-    execution = max(store.get_executions_by_context(node.id), key=lambda e: e.id)
+    execution = min(store.get_executions_by_context(node.id), key=lambda e: e.id)
     inputs: Dict[str, List] = {}
     for event in store.get_events_by_execution_ids([execution.id]):
         if event.type != metadata_store_pb2.Event.INPUT:
@@ -93,7 +94,18 @@ def assert_same_outputs(ours, theirs) -> None:
     for name in ('plots-00000-of-00001.tfrecord', 'attributions-00000-of-00001.tfrecord'):
         records = [sorted(tf.compat.v1.io.tf_record_iterator(str(Path(e.uri) / name))) for e in (our_eval, their_eval)]
         assert records[0] == records[1], name
-    assert tfma.load_validation_result(our_eval.uri) == tfma.load_validation_result(their_eval.uri)
+    # The same validation result; a failing metric's value within the metrics' tolerance (a diff of
+    # sums taken in another order can differ in the last float digits).
+    validations, values = [], []
+    for e in (our_eval, their_eval):
+        validation = tfma.load_validation_result(e.uri)
+        failures = [f for per_slice in validation.metric_validations_per_slice for f in per_slice.failures]
+        values.append([f.metric_value.double_value.value for f in failures])
+        for failure in failures:
+            failure.ClearField('metric_value')
+        validations.append(validation)
+    assert validations[0] == validations[1], f'ours:\n{validations[0]}\nTFX\'s:\n{validations[1]}'
+    assert values[0] == pytest.approx(values[1], rel=1e-6, abs=1e-9)
     config = [json.loads((Path(e.uri) / 'eval_config.json').read_text()) for e in (our_eval, their_eval)]
     assert config[0] == config[1]
     assert files(our_blessing.uri) == files(their_blessing.uri)

@@ -36,7 +36,8 @@ def test_every_component_runs_and_the_model_is_blessed_and_pushed(housing_run):
     assert 'Component Transform is running' not in housing_run.first.stdout + housing_run.first.stderr
     assert 'Component Transform is running' in (housing_run.run_dir / 'tke.log').read_text()
     runs = all_runs(str(housing_run.run_dir / 'metadata.sqlite'), 'tke-housing')
-    assert len(runs) == 2
+    # The fixture's two runs come first (other tests may add runs to this directory, in any order).
+    assert len(runs) >= 2
     states = {c.node_id: c.state for c in runs[0].components}
     assert sorted(states) == sorted(EXECUTED)
     assert set(states.values()) == {'complete'}, states
