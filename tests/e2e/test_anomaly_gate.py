@@ -84,14 +84,20 @@ def test_new_category_stops_taxi(taxi_csv, tmp_path, monkeypatch):
     assert "column 'payment_type'" in message and 'Bitcoin' in message
 
 
-def test_an_extra_column_is_stopped_by_the_gate_naming_it(housing_csv, tmp_path):
-    from tests.conftest import run_tke
-
+def _with_an_extra_column(housing_csv, tmp_path):
+    """199 housing rows with a column the schema lacks (house_id), in a data folder of their own."""
     data = tmp_path / 'data'
     data.mkdir()
     lines = housing_csv.read_text().splitlines()
     extra = [lines[0] + ',house_id'] + [f'{line},{i}' for i, line in enumerate(lines[1:200])]
     (data / 'houses.csv').write_text('\n'.join(extra) + '\n')
+    return data
+
+
+def test_an_extra_column_is_stopped_by_the_gate_naming_it(housing_csv, tmp_path):
+    from tests.conftest import run_tke
+
+    data = _with_an_extra_column(housing_csv, tmp_path)
     result = run_tke('run', '--data', str(data), '--output', str(tmp_path / 'run'), '--train-steps', '5')
     assert result.returncode == 1
     assert "column 'house_id'" in result.stderr and 'New column' in result.stderr, result.stderr
@@ -101,11 +107,7 @@ def test_an_extra_column_is_stopped_by_the_gate_naming_it(housing_csv, tmp_path)
 def test_with_the_gate_off_the_same_data_trains_and_the_anomaly_stays_on_record(housing_csv, tmp_path):
     from tests.conftest import run_tke
 
-    data = tmp_path / 'data'
-    data.mkdir()
-    lines = housing_csv.read_text().splitlines()
-    extra = [lines[0] + ',house_id'] + [f'{line},{i}' for i, line in enumerate(lines[1:200])]
-    (data / 'houses.csv').write_text('\n'.join(extra) + '\n')
+    data = _with_an_extra_column(housing_csv, tmp_path)
     result = run_tke('run', '--data', str(data), '--output', str(tmp_path / 'run'), '--train-steps', '5',
                      '--anomaly-gate', 'off')
     assert result.returncode == 0, result.stdout + result.stderr
