@@ -6,6 +6,7 @@ import csv
 import sys
 
 import pytest
+from google.protobuf import text_format
 from tfx import v1 as tfx
 
 from tfx_keras_estimator.components.recipes import get_recipe
@@ -25,11 +26,12 @@ def _write(path, header, rows):
         writer.writerows(rows)
 
 
-def _run(recipe_name, data_dir, run_dir, monkeypatch):
+def _run(recipe_name, data_dir, run_dir, monkeypatch, schema_path=None, anomaly_gate='error'):
     recipe = get_recipe(recipe_name)
     config = PipelineConfig(recipe=recipe_name, pipeline_root=str(run_dir / 'pipeline'), data_root=str(data_dir),
-                            schema_path=str(recipe.schema_path), serving_dir=str(run_dir / 'serving'),
-                            train_steps=5, eval_steps=1, beam_pipeline_args=beam_args('in_memory', 0))
+                            schema_path=str(schema_path or recipe.schema_path), serving_dir=str(run_dir / 'serving'),
+                            train_steps=5, eval_steps=1, beam_pipeline_args=beam_args('in_memory', 0),
+                            anomaly_gate=anomaly_gate)
     metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(run_dir / 'metadata.sqlite'))
     # Straight to the pipeline: `tke run` would refuse the missing column and the
     # text in a number column before any component, with its own errors.
@@ -82,6 +84,30 @@ def test_new_category_stops_taxi(taxi_csv, tmp_path, monkeypatch):
 
     message = _run('taxi', data, tmp_path / 'run', monkeypatch)
     assert "column 'payment_type'" in message and 'Bitcoin' in message
+
+
+def test_a_whole_dataset_anomaly_stops_the_run_in_warning_mode(housing_csv, tmp_path, monkeypatch):
+    """Too few rows for the schema's dataset constraint: an anomaly of no column, with the gate at
+    its strictest setting."""
+    from tfx_keras_estimator.pipelines.data import load_schema
+
+    schema = load_schema(get_recipe('housing').schema_path)
+    schema.dataset_constraints.min_examples_count = 1000
+    schema_dir = tmp_path / 'schema'
+    schema_dir.mkdir()
+    (schema_dir / 'schema.pbtxt').write_text(text_format.MessageToString(schema))
+    data = tmp_path / 'data'
+    data.mkdir()
+    lines = housing_csv.read_text().splitlines()[:151]  # 150 rows
+    (data / 'houses.csv').write_text('\n'.join(lines) + '\n')
+
+    message = _run('housing', data, tmp_path / 'run', monkeypatch, schema_path=schema_dir / 'schema.pbtxt',
+                   anomaly_gate='warning')
+    assert "split 'train', whole data set:" in message and 'fewer than expected' in message, message
+    assert 'column' not in message.split('were not run:')[1], message  # the rows themselves are fine
+    page = write_report(tmp_path / 'run').read_text()
+    anomalies = page[page.index('Anomalies found by ExampleValidator'):page.index('Features of the')]
+    assert '<b>(dataset)</b>' in anomalies and 'fewer than expected' in anomalies
 
 
 def _with_an_extra_column(housing_csv, tmp_path):

@@ -1,11 +1,15 @@
 """Through the real ``tke run``: Keras fit then convert, with the canned baseline beside it; then the
-kept best Keras file converted on its own; and a Keras file with code refused before anything runs."""
+kept best Keras file converted on its own, and again after the file was replaced in place (the
+Trainer's cache key holds the file's hash); and a Keras file with code refused before anything runs."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -34,14 +38,24 @@ def runs(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp('convert-run')
     fit = _run('--mode', 'keras-fit', '--canned-baseline', '--train-steps', '300', '--eval-steps', '5',
                '--hparam', 'steps_per_epoch=50', run_dir=run_dir)
-    keras_file = Path(fit[1].model_run_uri) / KERAS_SUBDIR / BEST_MODEL_FILE
+    kept = Path(fit[1].model_run_uri) / KERAS_SUBDIR / BEST_MODEL_FILE
+    keras_file = tmp_path_factory.mktemp('keras-file') / 'model.h5'
+    shutil.copy(kept, keras_file)
     fit_page = (run_dir / REPORT_FILE).read_text()
     converted = _run('--keras-model', str(keras_file), '--eval-steps', '5', run_dir=run_dir)
-    return fit, converted, keras_file, fit_page, (run_dir / REPORT_FILE).read_text()
+    converted_page = (run_dir / REPORT_FILE).read_text()
+    # The same path, other contents: the output layer's weights scaled in place.
+    with h5py.File(keras_file, 'r+') as f:
+        kernels = []
+        f['model_weights'].visititems(lambda name, node: kernels.append(name) if name.endswith('kernel:0') else None)
+        last = f['model_weights'][sorted(kernels)[-1]]
+        last[...] = np.asarray(last) * 3.0
+    replaced = _run('--keras-model', str(keras_file), '--eval-steps', '5', run_dir=run_dir)
+    return fit, converted, keras_file, fit_page, converted_page, replaced
 
 
 def test_keras_fit_run_reports_keras_and_canned_side_by_side(runs):
-    (result, report), _, keras_file, _, _ = runs
+    (result, report), _, keras_file, _, _, _ = runs
     assert report.state_of(CANNED_TRAINER_ID) == 'complete'
     assert report.state_of(CANNED_COMPARISON_ID) == 'complete'
     assert 'vs the pre-made linear Estimator' in result.stdout
@@ -50,7 +64,7 @@ def test_keras_fit_run_reports_keras_and_canned_side_by_side(runs):
     assert report.keras_metrics_vs_canned['rmse'] == pytest.approx(report.metrics['rmse'], rel=1e-4)
     assert report.canned_metrics['rmse'] != pytest.approx(report.metrics['rmse'], rel=1e-6)
     assert report.blessed is True and report.pushed is True
-    summary = json.loads((keras_file.parent / FIT_SUMMARY_FILE).read_text())
+    summary = json.loads((Path(report.model_run_uri) / KERAS_SUBDIR / FIT_SUMMARY_FILE).read_text())
     assert summary['steps_per_epoch'] == 50 and summary['epochs_run'] <= 6
 
 
@@ -63,6 +77,15 @@ def test_kept_keras_file_converts_to_the_same_model(runs):
     assert report.metrics['rmse'] == pytest.approx(fit_report.metrics['rmse'], rel=1e-4)
     assert report.pushed is True and report.pushed_model != fit_report.pushed_model
     assert 'regression' in tf.saved_model.load(report.pushed_model).signatures
+
+
+def test_a_replaced_keras_file_at_the_same_path_is_trained_again(runs):
+    (_, _), (_, converted), _, _, _, (_, replaced) = runs
+    # The file's hash is in the Trainer's cache key: a stale model is not reused; upstream is.
+    assert replaced.state_of('Trainer') == 'complete', [(c.node_id, c.state) for c in replaced.components]
+    assert replaced.state_of('Transform') == 'cached'
+    assert replaced.model_run_uri != converted.model_run_uri
+    assert replaced.metrics['rmse'] != pytest.approx(converted.metrics['rmse'], rel=1e-4)
 
 
 def test_keras_file_with_lambda_is_refused_before_the_run(tmp_path):
@@ -79,7 +102,7 @@ def test_keras_file_with_lambda_is_refused_before_the_run(tmp_path):
 
 
 def test_reports_show_the_fit_by_epoch_the_canned_estimator_and_the_baseline(runs):
-    _, _, _, fit_page, converted_page = runs
+    _, _, _, fit_page, converted_page, _ = runs
     assert 'loss against the epoch' in fit_page, 'keras-fit curves are per epoch'
     assert '<th>pre-made Estimator</th>' in fit_page
     # The second run is judged against the first (blessed) model: both columns and their difference.

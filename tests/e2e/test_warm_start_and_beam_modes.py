@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.conftest import run_tke
 from tfx_keras_estimator.pipelines.app.report import all_runs
@@ -44,3 +47,24 @@ def test_a_warm_start_trains_on_from_the_last_model(two_runs):
     assert re.search(r'warm start: [1-9]\d* variables from \S+/Trainer/model/\d+/', log)
     # The warm model starts where the last one ended, not from scratch: its first loss is far lower.
     assert _first_loss(warm.stdout, 61) < 0.5 * _first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
+
+
+def _checkpoints(model_run: Path) -> dict:
+    """``{step: reader}`` of a Trainer's checkpoints (step 0 is written before the first step)."""
+    state = tf.train.get_checkpoint_state(str(model_run))
+    return {int(path.rsplit('-', 1)[1]): tf.train.load_checkpoint(path) for path in state.all_model_checkpoint_paths}
+
+
+def test_the_warm_model_starts_from_the_last_models_weights(two_runs):
+    run_dir = two_runs[0]
+    cold_dir, warm_dir = sorted((run_dir / 'pipeline' / 'Trainer' / 'model_run').iterdir(), key=lambda p: int(p.name))
+    cold, warm = _checkpoints(cold_dir / 'estimator'), _checkpoints(warm_dir / 'estimator')
+    assert 0 in cold and 0 in warm, (sorted(cold), sorted(warm))
+    kernels = [name for name in cold[0].get_variable_to_shape_map()
+               if name.endswith('kernel') and '/' in name and 'optimizer' not in name.lower()]
+    assert kernels
+    for name in kernels:
+        trained = cold[max(cold)].get_tensor(name)
+        # The cold run's weights moved from their random start; the warm run's first weights are its last ones.
+        assert not np.allclose(cold[0].get_tensor(name), trained), name
+        np.testing.assert_array_equal(warm[0].get_tensor(name), trained, err_msg=name)

@@ -1,19 +1,28 @@
 """input_fns: raw examples with the transform graph applied give the batches that
-Transform's materialized examples give, in an Estimator's graph and in eager Keras; the
-training tasks of a cluster read different parts of a split, by files or by batches."""
+Transform's materialized examples give, in an Estimator's graph and in eager Keras, and the
+rows TFX's own Transform executor materializes; the training tasks of a cluster read
+different parts of a split, by files or by batches."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
+from unittest import mock
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
+from tfx import v1 as tfx
 
+# TFX's own Transform executor, materializing as a pipeline's Transform does; no tfx.v1 name for it.
+from tfx.components.transform import executor as tfx_transform_executor
+from tfx.types import artifact_utils
+
+from tests.components.trainer.conftest import TRAIN_ROWS
 from tests.components.trainer.fn_args import trainer_fn_args
 from tests.components.trainer.multiworker_task import row_ids
 from tfx_keras_estimator.components.recipes import get_recipe
@@ -66,6 +75,59 @@ def test_raw_examples_transformed_eagerly_for_keras_fit_equal_the_materialized_o
     materialized = _input_fn(housing_trainer_inputs, raw=False)()
     assert isinstance(raw, tf.data.Dataset)
     _assert_same_batch(next(iter(raw)), next(iter(materialized)))
+
+
+@pytest.fixture(scope='module')
+def tfx_transform_output(housing_trainer_inputs, tmp_path_factory) -> Dict[str, str]:
+    """TFX's Transform executor run on the raw examples: its transform graph and the examples it
+    materializes (analyzed on the train split, both splits transformed), nothing of ours."""
+    work = tmp_path_factory.mktemp('tfx-transform')
+    raw = tfx.types.standard_artifacts.Examples()
+    raw.uri = housing_trainer_inputs['raw_examples_uri']
+    raw.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+    schema = tfx.types.standard_artifacts.Schema()
+    schema.uri = str(work / 'schema')
+    tf.io.gfile.makedirs(schema.uri)
+    tf.io.gfile.copy(str(HOUSING.schema_path), f'{schema.uri}/schema.pbtxt')
+    graph = tfx.types.standard_artifacts.TransformGraph()
+    graph.uri = str(work / 'transform_graph')
+    materialized = tfx.types.standard_artifacts.Examples()
+    materialized.uri = str(work / 'transformed_examples')
+    properties = {'preprocessing_fn': HOUSING.preprocessing_fn, 'force_tf_compat_v1': 0, 'disable_statistics': 1,
+                  'disable_analyzer_cache': 1, 'custom_config': 'null'}
+    # TFX's Beam executor parses absl flags from sys.argv: keep pytest's out of its way.
+    with mock.patch.object(sys, 'argv', sys.argv[:1]):
+        executor = tfx_transform_executor.Executor(tfx_transform_executor.Executor.Context(
+            beam_pipeline_args=['--direct_running_mode=in_memory'], tmp_dir=str(work / 'tmp'), unique_id='1'))
+        executor.Do({'examples': [raw], 'schema': [schema]},
+                    {'transform_graph': [graph], 'transformed_examples': [materialized]}, properties)
+    return {'examples_uri': materialized.uri, 'transform_graph_uri': graph.uri,
+            'raw_examples_uri': housing_trainer_inputs['raw_examples_uri']}
+
+
+def _all_rows(inputs: Dict[str, str], raw: bool, rows: int) -> np.ndarray:
+    """Every row of the eval split as the input_fn yields it (features by name, then the label),
+    sorted: Beam need not keep the order of the rows it materializes."""
+    fn_args = trainer_fn_args(inputs, Path(tempfile.mkdtemp()), 1, HOUSING.trainer_config(raw_examples=raw))
+    tft_output = tft.TFTransformOutput(inputs['transform_graph_uri'])
+    label = HOUSING.task_spec.transformed_label_key
+    keys = sorted(k for k in tft_output.transformed_feature_spec() if k != label)
+    batch = 8  # the input_fn repeats: 5 batches are the 40 rows once
+    input_fn = make_input_fn(fn_args.eval_files, fn_args.data_accessor, tft_output, label, keys, batch,
+                             shuffle=False, raw=raw)
+    table = [np.concatenate([np.reshape(features[k].numpy(), (batch, -1)) for k in keys] + [labels.numpy()],
+                            axis=1) for features, labels in input_fn().take(rows // batch)]
+    table = np.concatenate(table)
+    return table[np.lexsort(table.T[::-1])]
+
+
+def test_raw_examples_transformed_as_read_equal_what_tfx_transform_materializes(tfx_transform_output):
+    rows = 200 - TRAIN_ROWS
+    materialized = _all_rows(tfx_transform_output, raw=False, rows=rows)
+    transformed_as_read = _all_rows(tfx_transform_output, raw=True, rows=rows)
+    assert materialized.shape == transformed_as_read.shape and materialized.shape[0] == rows
+    assert len(np.unique(materialized, axis=0)) == rows  # each row once, not one row repeated
+    np.testing.assert_allclose(transformed_as_read, materialized, rtol=1e-5, atol=1e-6)
 
 
 def test_the_materialized_input_fn_keeps_only_the_model_inputs(housing_trainer_inputs):

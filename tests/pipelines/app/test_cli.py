@@ -50,19 +50,53 @@ def test_bad_data_is_refused_before_any_component_runs(tmp_path):
     assert not (tmp_path / 'run').exists()
 
 
-def test_a_full_disk_is_named_with_the_run_directory(tmp_path):
-    import errno
-
-    from tfx_keras_estimator.pipelines.app.cli import disk_full
-
+def _component_failure(write) -> BaseException:
+    """What a component run raises when ``write`` fails: the write's own error as the cause."""
     try:
         try:
-            raise OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'x'))
-        except OSError as e:
+            write()
+        except Exception as e:
             raise RuntimeError('Transform failed') from e
     except RuntimeError as e:
-        message = disk_full(e, tmp_path)
-    assert message.startswith(f'the file system of the run directory {tmp_path} is full (')
+        return e
+    raise AssertionError('the write did not fail')
+
+
+def _python_write() -> None:
+    with open('/dev/full', 'wb') as f:  # a device that answers every write with ENOSPC
+        f.write(b'x' * 65536)
+
+
+def _tensorflow_write() -> None:
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter('/dev/full') as writer:
+        writer.write(b'x' * 65536)
+
+
+def _sqlite_write(path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute('PRAGMA max_page_count = 2')  # SQLite's own "full" without a full file system
+    db.execute('CREATE TABLE t (x BLOB)')
+    for _ in range(20):
+        db.execute('INSERT INTO t VALUES (randomblob(4096))')
+    db.commit()
+
+
+@pytest.mark.skipif(not os.path.exists('/dev/full'), reason='no /dev/full')
+@pytest.mark.parametrize('writer', ['python', 'tensorflow', 'sqlite'])
+def test_a_full_disk_is_named_with_the_run_directory(tmp_path, writer):
+    """The rule, on the errors real writes raise when nothing is left (no mount needed): Python's
+    ENOSPC and TensorFlow's on /dev/full, SQLite's SQLITE_FULL (as ML Metadata's store hits it)."""
+    from tfx_keras_estimator.pipelines.app.cli import disk_full
+
+    write = {'python': _python_write, 'tensorflow': _tensorflow_write,
+             'sqlite': lambda: _sqlite_write(tmp_path / 'metadata.sqlite')}[writer]
+    message = disk_full(_component_failure(write), tmp_path)
+    assert message is not None and message.startswith(f'the file system of the run directory {tmp_path} is full (')
+    assert 'RuntimeError: Transform failed' in message
     assert 'tke gc' in message and '--output' in message
     assert disk_full(ValueError('bad value'), tmp_path) is None  # a roomy disk, another error
 
