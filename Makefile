@@ -67,6 +67,11 @@ lock:
 	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements.in --universal \
 	  --python-version 3.10 -o requirements.lock
 
+# The modern stack's pins where glibc < 2.39 (issue "The way off TF 2.15"; not wired into venv/test yet).
+lock-modern:
+	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements-modern-1.16.in --python-version 3.10 \
+	  --python-platform x86_64-manylinux_2_36 -o requirements-modern-1.16.lock
+
 # The compile environment's pins: Python 3.10 on Linux (kfp 1.8 has no universal resolve).
 lock-kfp:
 	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements-kfp.in --python-version 3.10 \
