@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from tfx_keras_estimator.components.recipes.lookup import load_recipe
 from tfx_keras_estimator.components.recipes.registry import Recipe
-from tfx_keras_estimator.components.trainer.config import TrainerConfig
+from tfx_keras_estimator.components.trainer.config import NATIVE_MODES, TrainerConfig
+from tfx_keras_estimator.components.trainer.stack import MODERN, STACKS, legacy_only
+from tfx_keras_estimator.components.trainer.stack import current as current_stack
 from tfx_keras_estimator.pipelines.cloud import CloudConfig, check_beam_arg
 
 if TYPE_CHECKING:  # imports Beam, only where a runner is asked for
@@ -91,6 +93,9 @@ class PipelineConfig:
       data_rows: how many rows the data holds (tke run's data check counts them); with a
         recipe's ``train_epochs``, the default train steps follow it. None (compiling for a
         cluster, where the data is not read): the recipe's ``train_steps``.
+      stack: the stack the components run on, ``legacy`` (TFX 1.15, the Estimator) or ``modern``
+        (TFX >= 1.16, native Keras): default, the one installed here (``trainer/stack.py``). It
+        picks the Evaluator's model signature; what only the legacy stack has is refused on the other.
       canned_baseline: also train the recipe's pre-made Estimator (``Recipe.canned_estimator``:
         LinearRegressor/LinearClassifier or the DNN ones) on the same Transform output, and
         evaluate the Keras model against it side by side (a second Evaluator; it gates nothing).
@@ -119,6 +124,7 @@ class PipelineConfig:
     cloud: CloudConfig = field(default_factory=CloudConfig)
     canned_baseline: bool = False
     data_rows: Optional[int] = None
+    stack: str = field(default_factory=current_stack)
 
     @property
     def name(self) -> str:
@@ -182,6 +188,12 @@ class PipelineConfig:
             raise ValueError(
                 f'baseline_strategy must be one of {BASELINE_STRATEGIES}, got {self.baseline_strategy!r}')
         check_beam_args(self.extra_beam_args)
+        if self.stack not in STACKS:
+            raise ValueError(f'stack must be one of {STACKS}, got {self.stack!r}')
+        if self.stack == MODERN and self.canned_baseline:
+            raise legacy_only("the canned baseline (the recipe's pre-made Estimator)")
+        if self.stack == MODERN and self.trainer_config.mode not in NATIVE_MODES:
+            raise legacy_only(f'Trainer mode {self.trainer_config.mode!r}')
 
     def resolved_split(self) -> EvalSplitConfig:
         if self.split is not None:

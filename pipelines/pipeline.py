@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -19,6 +20,9 @@ from tfx_keras_estimator.components.fast_statistics_gen import FastStatisticsGen
 from tfx_keras_estimator.components.fast_transform import FastTransform
 from tfx_keras_estimator.components.recipes.registry import Recipe, read_schema
 from tfx_keras_estimator.components.trainer.config import CANNED_MODE, TrainerConfig
+from tfx_keras_estimator.components.trainer.model import loss_and_metrics
+from tfx_keras_estimator.components.trainer.native import TRANSFORM_SIGNATURE
+from tfx_keras_estimator.components.trainer.stack import LEGACY, MODERN
 from tfx_keras_estimator.components.trainer.tuning import tuner_custom_config
 from tfx_keras_estimator.pipelines import cloud_wiring
 from tfx_keras_estimator.pipelines.config import (
@@ -61,11 +65,15 @@ def comparison_eval_config() -> tfma.EvalConfig:
         metrics_specs=[tfma.MetricsSpec()])
 
 
-def eval_config(recipe: Recipe) -> tfma.EvalConfig:
+def eval_config(recipe: Recipe, stack: str = LEGACY) -> tfma.EvalConfig:
     """TFMA config: the model's own metrics plus an absolute and a relative gate.
 
     The change threshold compares with the last blessed model; on a first run
-    there is none and only the absolute bound applies.
+    there is none and only the absolute bound applies. On the modern stack (no
+    EvalSavedModel in TFMA 0.47) the eval model's ``serving_default`` on the serialized
+    examples, its ``transform_features`` for the transformed label, and the metrics the
+    Keras model is compiled with (``loss_and_metrics``: the same names and definitions),
+    given to TFMA explicitly.
     """
     gate = recipe.gate
     direction = (tfma.MetricDirection.HIGHER_IS_BETTER if gate.higher_is_better
@@ -78,18 +86,38 @@ def eval_config(recipe: Recipe) -> tfma.EvalConfig:
         value_threshold=tfma.GenericValueThreshold(**bound),
         change_threshold=tfma.GenericChangeThreshold(
             direction=direction, absolute={'value': allowed_change}))
+    # The gate is on the overall slice; small slices only inform.
+    gate_thresholds = {gate.metric: tfma.PerSliceMetricThresholds(thresholds=[
+        tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)])}
+    slicing_specs = [tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[key]) for key in recipe.slice_features]
+    if stack == MODERN:
+        task = recipe.task_spec
+        metrics = loss_and_metrics(task.task)[1]
+        # TFMA's example_count besides; no example weights (as on the legacy stack), said explicitly:
+        # a threshold's key must name the unweighted metric the spec computes.
+        specs = tfma.metrics.specs_from_metrics(metrics, include_weighted_example_count=False)
+        for spec in specs:
+            spec.example_weights.unweighted = True
+        # TFMA's own metrics carry their thresholds in their MetricConfig (the spec's map is for
+        # metrics computed in the model's graph, keyed without the example weighting).
+        configs = [m for spec in specs for m in spec.metrics if json.loads(m.config).get('name') == gate.metric]
+        if not configs:
+            raise ValueError(f'the gate metric {gate.metric!r} of {recipe.name!r} is none of the metrics a '
+                             f'{task.task} model is evaluated with ({[m.name for m in metrics]})')
+        configs[0].per_slice_thresholds.extend(gate_thresholds[gate.metric].thresholds)
+        return tfma.EvalConfig(
+            model_specs=[tfma.ModelSpec(
+                signature_name='serving_default', preprocessing_function_names=[TRANSFORM_SIGNATURE],
+                label_key=task.transformed_label_key, prediction_key=task.prediction_key)],
+            slicing_specs=slicing_specs, metrics_specs=specs)
     return tfma.EvalConfig(
         # 'eval': the EvalSavedModel exported by run_fn (Format-TFMA in the Model artifact).
         model_specs=[tfma.ModelSpec(signature_name='eval')],
-        slicing_specs=[tfma.SlicingSpec()] + [
-            tfma.SlicingSpec(feature_keys=[key]) for key in recipe.slice_features],
+        slicing_specs=slicing_specs,
         # No TFMA metrics on top of the EvalSavedModel's own: TFMA counts its examples anyway
         # ('post_export_metrics/example_count', read as 'example_count'), and an ExampleCount
         # metric besides took 10-12% of the Evaluator's time (Python per example and slice).
-        metrics_specs=[tfma.MetricsSpec(
-            # The gate is on the overall slice; small slices only inform.
-            per_slice_thresholds={gate.metric: tfma.PerSliceMetricThresholds(thresholds=[
-                tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)])})],
+        metrics_specs=[tfma.MetricsSpec(per_slice_thresholds=gate_thresholds)],
     )
 
 
@@ -229,7 +257,7 @@ def create_pipeline(config: PipelineConfig,
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],
         baseline_model=baseline.outputs['model'],
-        eval_config=eval_config(recipe)).with_id(EVALUATOR_ID)
+        eval_config=eval_config(recipe, config.stack)).with_id(EVALUATOR_ID)
 
     # To the serving folder, or to a Vertex AI endpoint.
     pusher = wiring.pusher(model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'])

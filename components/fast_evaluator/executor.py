@@ -47,7 +47,9 @@ from absl import logging
 # them, the validator, the metric-spec computations (to know there are none besides the
 # model's own), the rubber-stamp rule, its evaluator's diff and private-metric rules, and its
 # writers' converters and validation merge.
-from tensorflow_model_analysis.evaluators import eval_saved_model_util, metrics_validator
+# (eval_saved_model_util is imported where it is used: TFMA >= 0.47, with no EvalSavedModel, lacks
+# it, and there the version check hands every evaluation to TFX's executor before it is needed.)
+from tensorflow_model_analysis.evaluators import metrics_validator
 from tensorflow_model_analysis.metrics import metric_specs, metric_types
 from tensorflow_model_analysis.utils import model_util
 from tensorflow_model_analysis.writers import eval_config_writer
@@ -146,6 +148,8 @@ class _Model:
     @classmethod
     def load(cls, shared: Any) -> '_Model':
         """From a ``tfma.default_eval_shared_model``."""
+        from tensorflow_model_analysis.evaluators import eval_saved_model_util
+
         [computation] = eval_saved_model_util.metric_computations_using_eval_saved_model(
             shared.model_name, shared.model_loader)
         computation.combiner.setup()

@@ -20,7 +20,7 @@ import tensorflow_transform as tft
 from absl import logging
 from tfx import v1 as tfx
 
-from tfx_keras_estimator.components.trainer import canned, cluster, export
+from tfx_keras_estimator.components.trainer import canned, cluster, export, stack
 from tfx_keras_estimator.components.trainer import estimator as est
 from tfx_keras_estimator.components.trainer.checkpoints import intact_latest_checkpoint
 from tfx_keras_estimator.components.trainer.config import (
@@ -28,6 +28,7 @@ from tfx_keras_estimator.components.trainer.config import (
     ESTIMATOR_MODE,
     KERAS_FILE_MODE,
     KERAS_FIT_MODE,
+    NATIVE_MODES,
     TrainerConfig,
 )
 from tfx_keras_estimator.components.trainer.convert import (
@@ -121,7 +122,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     if config.candidates:
         logging.warning('%r lists %d candidate models but no Tuner chose one: the hparams are trained as they are',
                         config.name, len(config.candidates))
-    if cluster.is_parameter_server():
+    modern = stack.current() == stack.MODERN
+    if modern and config.mode not in NATIVE_MODES:
+        raise stack.legacy_only(f'Trainer mode {config.mode!r} of {config.name!r}')
+    if modern and cluster.is_distributed_by_tf_config():
+        raise stack.legacy_only(f'training on the cluster TF_CONFIG describes ({config.name!r}: the Estimator\'s '
+                                'parameter-server and multi-worker training)')
+    if not modern and cluster.is_parameter_server():
         # A parameter server only serves variables (until the chief is done): no model, no data.
         return cluster.serve_parameters(fn_args.model_run_dir)
     run = _Run(fn_args, config, tft.TFTransformOutput(fn_args.transform_graph_path))
@@ -130,7 +137,28 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             f'the transformed label {config.task.transformed_label_key!r} of {config.name!r} is not '
             f'a Transform output; outputs: {sorted(run.transformed_keys)}')
     export.kept_raw_features(run.tf_transform_output, config.eval_features)  # fails before training, not after
-    _MODES[config.mode](run)
+    (_native_mode if modern else _MODES[config.mode])(run)
+
+
+def _native_mode(run: _Run) -> None:
+    """The modern stack (no Estimator): the recipe's model fit natively in Keras, exported with
+    the legacy serving contract (native.py)."""
+    from tfx_keras_estimator.components.trainer import native
+
+    fn_args, config = run.fn_args, run.config
+    model, input_names = _built_model(run)
+    if fn_args.base_model:
+        native.warm_start(model, fn_args.base_model)
+    batch_size, eval_batch_size = _batch_sizes(config)
+    input_fn = _input_fn_factory(fn_args, config, run.tf_transform_output, input_names)
+    native.fit(model, input_fn(fn_args.train_files, batch_size, True)(),
+               input_fn(fn_args.eval_files, eval_batch_size, False)(), config, fn_args.train_steps,
+               fn_args.eval_steps, checkpoint_dir(fn_args, config), batch_size,
+               log_dir=os.path.join(fn_args.model_run_dir, KERAS_SUBDIR))
+    scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
+    tf.io.gfile.makedirs(scratch)
+    native.export_native(model, config.task, run.tf_transform_output, input_names, fn_args.serving_model_dir,
+                         scratch)
 
 
 def _keras_file_mode(run: _Run) -> None:

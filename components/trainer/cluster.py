@@ -51,6 +51,12 @@ def is_distributed(config: tf.estimator.RunConfig) -> bool:
     return bool(config.cluster_spec) and (config.num_worker_replicas + config.num_ps_replicas) > 1
 
 
+def is_distributed_by_tf_config() -> bool:
+    """Whether TF_CONFIG describes a cluster of more than one task (read without tf.estimator)."""
+    cluster = json.loads(os.environ.get('TF_CONFIG') or '{}').get('cluster') or {}
+    return sum(len(tasks) for tasks in cluster.values()) > 1
+
+
 def task_name(config: tf.estimator.RunConfig) -> str:
     return f'{config.task_type}/{config.task_id}'
 

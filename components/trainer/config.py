@@ -29,6 +29,9 @@ KERAS_FIT_MODE = 'keras_fit'
 KERAS_FILE_MODE = 'keras_file'
 CANNED_MODE = 'canned'
 MODES = (ESTIMATOR_MODE, KERAS_FIT_MODE, KERAS_FILE_MODE, CANNED_MODE)
+# The modes the modern stack (no Estimator) trains natively in Keras: the recipe's model, Keras'
+# own loop (components/trainer/native.py); the others need the legacy stack.
+NATIVE_MODES = (ESTIMATOR_MODE, KERAS_FIT_MODE)
 
 
 # hparams without batch_size train in batches of this many examples.

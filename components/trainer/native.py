@@ -1,0 +1,183 @@
+"""The native Keras trainer: what ``run_fn`` runs where TensorFlow has no Estimator (TF >= 2.16).
+
+The same recipe model, compiled as on the legacy stack, is fit with Keras over Transform's
+output (the TFT layer applied as raw examples are read, or the materialized examples), as
+TFX's own native-Keras examples train; the Estimator's production loop is kept with Keras'
+means:
+
+- checkpoints and resume after a kill: ``BackupAndRestore`` in the keyed checkpoint folder
+  (``adapter.checkpoint_dir``), so a re-run of the same training continues from the last
+  finished epoch ("epochs" of ``steps_per_epoch`` steps);
+- the NaN stop: training stops at the first NaN loss and fails with the step, nothing exported;
+- live progress: the same progress lines as the Estimator's hook;
+- warm start: the variables of the last model (``base_model``) by name and shape.
+
+The export keeps the legacy serving contract (``export_native``): a serving SavedModel whose
+``serving_default`` takes serialized raw ``tf.Example``s (``examples``) and answers the
+prediction key, with the regression or classification signature of an Estimator export
+beside it (same inputs, outputs, dtypes and method names), and the same ``assets.extra``
+description. It has one signature more, ``transform_features`` (serialized examples in, every
+transformed feature out, the label included), as TFX's own native-Keras examples export it:
+TFX >= 1.16's Evaluator evaluates the serving model (TFMA 0.47 has no EvalSavedModel) and reads
+the transformed label through it. No eval model is written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import Dict, List, Sequence
+
+import tensorflow as tf
+import tensorflow_transform as tft
+from absl import logging
+from tensorflow.core.protobuf import saved_model_pb2
+
+from tfx_keras_estimator.components.trainer import export
+from tfx_keras_estimator.components.trainer.config import TrainerConfig
+from tfx_keras_estimator.components.trainer.convert import TrainingDivergedError, _StopOnNaN
+from tfx_keras_estimator.components.trainer.estimator import CLASSIFICATION_SIGNATURE, REGRESSION_SIGNATURE
+from tfx_keras_estimator.components.trainer.progress import ProgressMeter
+from tfx_keras_estimator.components.trainer.progress_hooks import ProgressCallback
+from tfx_keras_estimator.components.trainer.task import BINARY_CLASSIFICATION, REGRESSION, TaskSpec
+
+# The eval model's signature that TFMA runs first (EvalConfig preprocessing_function_names).
+TRANSFORM_SIGNATURE = 'transform_features'
+_REGRESS_METHOD = 'tensorflow/serving/regress'
+_CLASSIFY_METHOD = 'tensorflow/serving/classify'
+
+
+class _ResumedProgress(ProgressCallback):
+    """Progress counted from the step a resumed fit starts at, not from 0."""
+
+    def __init__(self, meter: ProgressMeter, steps_per_epoch: int) -> None:
+        super().__init__(meter)
+        self.steps_per_epoch = steps_per_epoch
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._step = max(self._step, epoch * self.steps_per_epoch)
+
+
+def warm_start(model: tf.keras.Model, base_model_dir: str) -> int:
+    """Assigns the variables of the last exported model to ``model``'s by name and shape."""
+    base = tf.saved_model.load(base_model_dir)
+    if not hasattr(base, 'model'):
+        raise ValueError(f'{base_model_dir} is no model of the native Keras trainer (no tracked model): '
+                         'a warm start needs a model of this stack')
+    saved = {v.name: v for v in base.model.variables}
+    assigned = 0
+    for variable in model.variables:
+        source = saved.get(variable.name)
+        if source is not None and source.shape == variable.shape:
+            variable.assign(source)
+            assigned += 1
+    logging.info('warm start: %d variables from %s', assigned, base_model_dir)
+    return assigned
+
+
+def fit(model: tf.keras.Model, train: tf.data.Dataset, evaluation: tf.data.Dataset, config: TrainerConfig,
+        train_steps: int, eval_steps: int, backup_dir: str, batch_size: int, log_dir: str) -> Dict[str, float]:
+    """``model.fit`` for ``train_steps`` steps in epochs of ``steps_per_epoch``, resumable."""
+    steps_per_epoch = max(1, min(int(config.hparams.get('steps_per_epoch', 100)), train_steps))
+    epochs = max(1, math.ceil(train_steps / steps_per_epoch))
+    nan = _StopOnNaN(steps_per_epoch)
+    callbacks: List[tf.keras.callbacks.Callback] = [
+        # Saved after every epoch, removed when training ends: a killed run resumes here.
+        tf.keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=True),
+        nan,
+        _ResumedProgress(ProgressMeter(train_steps, batch_size), steps_per_epoch),
+        tf.keras.callbacks.TensorBoard(log_dir),
+    ]
+    history = model.fit(train, steps_per_epoch=steps_per_epoch, epochs=epochs, validation_data=evaluation,
+                        validation_steps=eval_steps, callbacks=callbacks, verbose=0)
+    if nan.where is not None:
+        epoch, step = nan.where
+        raise TrainingDivergedError(
+            f'the training loss became NaN at step {step} of {train_steps} (epoch {epoch}; {config.name!r}, '
+            f'hyperparameters {config.hparams}); nothing was exported. Lower the learning rate or check the '
+            'data for extreme values.')
+    final = {key: float(values[-1]) for key, values in history.history.items() if values}
+    logging.info('final training-time evaluation: %s', final)
+    return final
+
+
+class _Exported(tf.Module):
+    """What the SavedModels track: the model (warm starts read it) and the TFT layer."""
+
+    def __init__(self, model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> None:
+        super().__init__()
+        self.model = model
+        self.tft_layer = tf_transform_output.transform_features_layer()
+
+
+def _signatures(exported: _Exported, task: TaskSpec, tf_transform_output: tft.TFTransformOutput,
+                input_names: Sequence[str]) -> Dict[str, tf.types.experimental.ConcreteFunction]:
+    raw_spec = export.serving_feature_spec(tf_transform_output, task.label_key)
+    names = list(input_names)
+
+    def predict(serialized: tf.Tensor) -> tf.Tensor:
+        transformed = exported.tft_layer(export.parse_requests(serialized, raw_spec))
+        return exported.model({name: transformed[name] for name in names})
+
+    requests = tf.TensorSpec([None], tf.string)
+
+    @tf.function(input_signature=[requests])
+    def serving_default(examples):
+        return {task.prediction_key: predict(examples)}
+
+    signatures = {tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: serving_default.get_concrete_function()}
+    if task.task == REGRESSION:
+        @tf.function(input_signature=[requests])
+        def regression(inputs):
+            return {'outputs': predict(inputs)}
+
+        signatures[REGRESSION_SIGNATURE] = regression.get_concrete_function()
+    else:
+        labels = tf.constant(list(task.class_labels), tf.string)
+
+        @tf.function(input_signature=[requests])
+        def classification(inputs):
+            scores = predict(inputs)
+            if task.task == BINARY_CLASSIFICATION:
+                scores = tf.concat([1.0 - scores, scores], axis=1)
+            classes = tf.tile(tf.expand_dims(labels, 0), [tf.shape(scores)[0], 1])
+            return {'classes': classes, 'scores': scores}
+
+        signatures[CLASSIFICATION_SIGNATURE] = classification.get_concrete_function()
+    full_spec = tf_transform_output.raw_feature_spec()
+
+    @tf.function(input_signature=[requests])
+    def transform_features(examples):
+        return exported.tft_layer(tf.io.parse_example(examples, full_spec))
+
+    signatures[TRANSFORM_SIGNATURE] = transform_features.get_concrete_function()
+    return signatures
+
+
+def _set_method_names(saved_model_dir: str) -> None:
+    """The classify / regress method names an Estimator export has: ``tf.saved_model.save`` writes
+    ``predict`` for every signature (tensorflow#38081), and TF Serving's Classify and Regress APIs
+    accept only these; the signatures' inputs and outputs already have those APIs' names."""
+    path = os.path.join(saved_model_dir, 'saved_model.pb')
+    proto = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(path, 'rb') as f:
+        proto.ParseFromString(f.read())
+    for meta_graph in proto.meta_graphs:
+        for key, method in ((REGRESSION_SIGNATURE, _REGRESS_METHOD), (CLASSIFICATION_SIGNATURE, _CLASSIFY_METHOD)):
+            if key in meta_graph.signature_def:
+                meta_graph.signature_def[key].method_name = method
+    with tf.io.gfile.GFile(path, 'wb') as f:
+        f.write(proto.SerializeToString())
+
+
+def export_native(model: tf.keras.Model, task: TaskSpec, tf_transform_output: tft.TFTransformOutput,
+                  input_names: Sequence[str], serving_model_dir: str, scratch_dir: str) -> None:
+    """The serving SavedModel, written whole in ``scratch_dir``, then moved into place."""
+    exported = _Exported(model, tf_transform_output)
+    local = tempfile.mkdtemp(dir=scratch_dir)
+    tf.saved_model.save(exported, local, signatures=_signatures(exported, task, tf_transform_output, input_names))
+    _set_method_names(local)
+    export.write_assets_extra(local, export.model_description(task, tf_transform_output))
+    export.move_tree(local, serving_model_dir)
+    logging.info('exported serving model to %s', serving_model_dir)
