@@ -19,13 +19,16 @@ from tfx_keras_estimator.components.trainer.progress import PROGRESS_LOGGER
 from tfx_keras_estimator.components.trainer.progress import RECORD_ATTR as PROGRESS_RECORD_ATTR
 from tfx_keras_estimator.components.trainer.weights import WEIGHTS_FILE, top_weights
 from tfx_keras_estimator.kubeflow import cli as kubeflow_cli
+from tfx_keras_estimator.pipelines.app import migrate
 from tfx_keras_estimator.pipelines.app import predict as predict_cli
 from tfx_keras_estimator.pipelines.app.local_runner import (
     BEAM_MODES,
     LocalRunConfig,
     NotARunDirectory,
+    OtherStackRunDirectory,
     RunDirectoryBusy,
     RunPaths,
+    check_stack,
     existing_run,
     prepare,
     run_lock,
@@ -154,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                        'only; 0.0.0.0 for every interface)')
     board.add_argument('--port', type=int, default=6006, help='port (default: 6006)')
     predict_cli.add_subcommand(sub)
+    migrate.add_subcommand(sub)
     kubeflow_cli.add_subcommands(sub)  # compile, submit
     return parser
 
@@ -344,6 +348,7 @@ def _gc(run_dir: Path, keep: int, dry_run: bool, out: TextIO) -> None:
 def _cmd_gc(args: argparse.Namespace) -> int:
     paths = RunPaths(Path(args.run_dir).resolve())
     try:
+        check_stack(paths)
         with run_lock(paths):
             _gc(paths.run_dir, args.keep, args.dry_run, sys.stdout)
     except (ValueError, RunDirectoryBusy) as e:
@@ -525,7 +530,7 @@ def _run_dir(args: argparse.Namespace) -> Optional[Path]:
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir()
     try:
         existing_run(run_dir)
-    except NotARunDirectory as e:
+    except (NotARunDirectory, OtherStackRunDirectory) as e:
         print(f'tke: error: {e}', file=sys.stderr)
         return None
     _quiet_tensorflow()
@@ -618,6 +623,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _cmd_tensorboard(args)
     if args.command == predict_cli.COMMAND:
         return predict_cli.run(args)
+    if args.command == migrate.COMMAND:
+        return migrate.run(args)
     if args.command in kubeflow_cli.COMMANDS:
         return kubeflow_cli.run(args)
     return _cmd_run(args)

@@ -9,12 +9,14 @@ current folder):
     metadata.sqlite   ML Metadata store (what ran, what was cached, lineage)
     serving/          models pushed by Pusher, one timestamped folder each
     tke.log           TensorFlow / absl / Beam logs
+    tke-stack.json    the stack that owns it (legacy or modern): the other refuses it
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fcntl
+import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 from tfx_keras_estimator import components
 from tfx_keras_estimator.components.recipes.lookup import DEFAULT_RECIPE, load_recipe
 from tfx_keras_estimator.components.recipes.registry import Recipe, check_recipe
+from tfx_keras_estimator.components.trainer import stack
 from tfx_keras_estimator.components.trainer.config import ESTIMATOR_MODE, KERAS_FILE_MODE, TrainerConfig
 from tfx_keras_estimator.pipelines.config import PipelineConfig, beam_runner, check_beam_args, names_dependencies
 from tfx_keras_estimator.pipelines.data import DataSummary, load_schema, validate_data_dir
@@ -101,9 +104,44 @@ class RunPaths:
     def lock_path(self) -> Path:
         return self.run_dir / '.lock'
 
+    @property
+    def stack_path(self) -> Path:
+        return self.run_dir / 'tke-stack.json'
+
 
 class NotARunDirectory(ValueError):
     """A folder given as a run directory holds no metadata store."""
+
+
+class OtherStackRunDirectory(ValueError):
+    """A run directory written by the other stack (legacy or modern)."""
+
+
+def run_dir_stack(paths: RunPaths) -> Optional[str]:
+    """The stack that owns a run directory: its stamp; the legacy stack where a store has no
+    stamp (run directories from before the modern stack); None for a new one."""
+    if paths.stack_path.is_file():
+        return json.loads(paths.stack_path.read_text())['stack']
+    return stack.LEGACY if paths.metadata_path.is_file() else None
+
+
+def check_stack(paths: RunPaths) -> None:
+    """Refuses a run directory of the other stack before anything opens its store: the ML
+    Metadata of TFX >= 1.16 would upgrade a 1.15 store, which the legacy stack then cannot read."""
+    owner = run_dir_stack(paths)
+    if owner is not None and owner != stack.current():
+        why = (f'its {paths.stack_path.name} says so' if paths.stack_path.is_file() else
+               f'its store has no {paths.stack_path.name}: written before the modern stack existed')
+        raise OtherStackRunDirectory(
+            f'run directory {paths.run_dir} belongs to the {owner} stack ({why}); this is the '
+            f'{stack.describe()}, and its ML Metadata must not open (and upgrade) that store. Use the {owner} '
+            f'environment ({stack.HOW_TO[owner]}), or choose another --output.')
+
+
+def stamp_stack(paths: RunPaths) -> None:
+    """Marks a new run directory as this stack's (before the first run writes its store)."""
+    if not paths.stack_path.is_file():
+        paths.stack_path.write_text(json.dumps({'stack': stack.current(), 'written by': stack.describe()}) + '\n')
 
 
 def existing_run(run_dir: Path) -> RunPaths:
@@ -112,6 +150,7 @@ def existing_run(run_dir: Path) -> RunPaths:
     if not paths.metadata_path.is_file():
         raise NotARunDirectory(f'{run_dir} is not a run directory: it has no {paths.metadata_path.name} '
                                '(tke run writes one)')
+    check_stack(paths)
     return paths
 
 
@@ -188,6 +227,7 @@ def prepare(config: LocalRunConfig) -> tuple[PipelineConfig, RunPaths, DataSumma
     summary = validate_data_dir(data_dir, recipe, schema)
     check_recipe(recipe, model_builder=config.model_builder, schema=schema)
     paths = run_paths(config, recipe)
+    check_stack(paths)
     pipeline_config = PipelineConfig(
         recipe=recipe,
         pipeline_root=str(paths.pipeline_root),
@@ -232,5 +272,7 @@ def run_pipeline(pipeline_config: PipelineConfig, paths: RunPaths) -> None:
     from tfx_keras_estimator.pipelines.pipeline import create_pipeline
 
     with run_lock(paths):
+        check_stack(paths)  # again under the lock: another run may have made it since
+        stamp_stack(paths)
         metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(paths.metadata_path))
         tfx.orchestration.LocalDagRunner().run(create_pipeline(pipeline_config, metadata))
