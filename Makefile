@@ -1,6 +1,10 @@
 # Quick start:  make run   (sets everything up, runs the housing pipeline)
-#               make test  (sets everything up, runs the test suite)
+#               make test  (sets everything up, runs the test suites of both stacks)
+# STACK=modern: the same on the modern stack (TFX >= 1.16, native Keras, .venv-modern);
+# STACK=legacy with make test: the legacy suite only. make run's default stack is the legacy one.
 VENV ?= .venv
+MODERN_VENV ?= .venv-modern
+STACK ?=
 # The Kubeflow / Vertex AI compile environment (kfp 1.8 conflicts with the main stack).
 KFP_VENV ?= .venv-kfp
 export TKE_KFP_VENV := $(abspath $(KFP_VENV))
@@ -10,7 +14,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-fast lint bench bench-quality bench-init bench-example-gen bench-example-gen-rss bench-scale bench-scale-out lock clean venv kfp-venv lock-kfp image
+.PHONY: run test test-legacy test-modern venv-modern lock-modern-1.21 test-fast lint bench bench-quality bench-init bench-example-gen bench-example-gen-rss bench-scale bench-scale-out lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml setup.py scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -22,11 +26,40 @@ $(KFP_VENV)/.installed: requirements-kfp.lock pyproject.toml setup.py scripts/bo
 
 kfp-venv: $(KFP_VENV)/.installed
 
+# The modern stack: the newest TFX this machine can install (scripts/modern_lock.sh says which).
+$(MODERN_VENV)/.installed: requirements-modern-1.16.lock requirements-modern-1.21.lock pyproject.toml setup.py \
+		scripts/bootstrap.sh scripts/find_python.sh scripts/modern_lock.sh
+	bash scripts/bootstrap.sh $(MODERN_VENV) $$(bash scripts/modern_lock.sh)
+
+venv-modern: $(MODERN_VENV)/.installed
+
+ifeq ($(STACK),modern)
+run: venv-modern
+	$(MODERN_VENV)/bin/tke run --recipe $(RECIPE) $(ARGS)
+else
 run: venv
 	$(VENV)/bin/tke run --recipe $(RECIPE) $(ARGS)
+endif
 
-test: venv kfp-venv
+# The modern stack's suite: what runs on both stacks (tests marked both_stacks, in the files below)
+# and what only the modern one has; its migration check also runs the legacy environment.
+MODERN_TESTS ?= tests/components/trainer/test_stack.py tests/components/trainer/test_native.py \
+	tests/components/recipes tests/pipelines/app/test_local_runner.py tests/pipelines/app/test_migrate.py \
+	tests/e2e/test_modern_stack.py
+
+ifeq ($(STACK),modern)
+test: test-modern
+else ifeq ($(STACK),legacy)
+test: test-legacy
+else
+test: test-legacy test-modern
+endif
+
+test-legacy: venv kfp-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-modern: venv venv-modern
+	$(MODERN_VENV)/bin/python -m pytest -m both_stacks $(MODERN_TESTS) $(PYTEST_ARGS)
 
 test-fast: venv kfp-venv
 	$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
@@ -67,7 +100,11 @@ lock:
 	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements.in --universal \
 	  --python-version 3.10 -o requirements.lock
 
-# The modern stack's pins where glibc < 2.39 (issue "The way off TF 2.15"; not wired into venv/test yet).
+# The modern stack's pins where glibc < 2.39 (TFX 1.16, Python 3.10) and where glibc >= 2.39 (TFX 1.21).
+lock-modern-1.21:
+	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements-modern-1.21.in --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_39 -o requirements-modern-1.21.lock
+
 lock-modern:
 	$(or $(shell command -v uv),.tools/uv/bin/uv) pip compile requirements-modern-1.16.in --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_36 -o requirements-modern-1.16.lock

@@ -100,7 +100,15 @@ def tuner_fn(fn_args: Any) -> Any:
                              raw=config.raw_examples)()
 
     class LoggedGridSearch(keras_tuner.GridSearch):
-        """KerasTuner prints its summaries; TFX's Tuner asks for them: into the log instead."""
+        """KerasTuner prints its summaries; TFX's Tuner asks for them: into the log instead.
+
+        Each trial builds and fits its candidate here: KerasTuner >= 1.4 checks a built model
+        against the ``keras`` package, which is Keras 3 beside TensorFlow >= 2.16, while the
+        recipes' models are Keras 2 (``tf.keras``, tf_keras there), on both stacks alike."""
+
+        def run_trial(self, trial, *args, **kwargs) -> Dict[str, float]:
+            history = build(trial.hyperparameters).fit(*args, **kwargs)
+            return {name: float(values[-1]) for name, values in history.history.items() if values}
 
         def search_space_summary(self, extended: bool = False) -> None:
             logging.info('Tuner: %d candidate models of %r: %s', len(config.candidates), config.name,

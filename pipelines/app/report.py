@@ -119,6 +119,9 @@ class RunReport:
         """The metric the gating Evaluator's thresholds are on, from its stored eval_config."""
         for spec in self.json_property(EVALUATOR_ID, 'eval_config').get('metrics_specs', []):
             names = [*spec.get('per_slice_thresholds', {}), *spec.get('thresholds', {})]
+            # TFMA's own metrics (the modern stack's) carry theirs in their MetricConfig.
+            names += [json.loads(metric.get('config') or '{}').get('name') for metric in spec.get('metrics', [])
+                      if metric.get('per_slice_thresholds') or metric.get('threshold')]
             if names:
                 return names[0]
         return None

@@ -322,6 +322,13 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
                 thresholds.append(_threshold(metric, entry.threshold))
         for metric, threshold in spec.thresholds.items():
             thresholds.append(_threshold(metric, threshold))
+        # TFMA's own metrics (the modern stack's) carry theirs in their MetricConfig.
+        for metric_config in spec.metrics:
+            name = json.loads(metric_config.config or '{}').get('name', metric_config.class_name)
+            for entry in metric_config.per_slice_thresholds:
+                thresholds.append(_threshold(name, entry.threshold))
+            if metric_config.HasField('threshold'):
+                thresholds.append(_threshold(name, metric_config.threshold))
     validation_ok, failures = None, []
     if os.path.exists(os.path.join(evaluation_uri, 'validations.tfrecord')):
         validation = tfma.load_validation_result(evaluation_uri)

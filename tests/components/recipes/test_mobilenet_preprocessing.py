@@ -49,6 +49,7 @@ def transformed(mobilenet_tfrecord):
     return instances, [{k: np.asarray(v) for k, v in o.items()} for o in out]
 
 
+@pytest.mark.both_stacks  # the same outputs from TFT 1.15 and TFT 1.16
 def test_matches_golden(transformed):
     _, out = transformed
     check_golden('mobilenet_preprocessing', [

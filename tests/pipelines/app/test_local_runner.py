@@ -1,19 +1,27 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tfx_keras_estimator.components.recipes.lookup import get_recipe
+from tfx_keras_estimator.components.trainer import stack
 from tfx_keras_estimator.pipelines.app.local_runner import (
     PARALLEL_MIN_BYTES,
     LocalRunConfig,
+    OtherStackRunDirectory,
     RunDirectoryBusy,
+    RunPaths,
     beam_args,
+    check_stack,
+    existing_run,
     prepare,
+    run_dir_stack,
     run_lock,
     run_paths,
     source_setup_file,
+    stamp_stack,
 )
 
 
@@ -134,3 +142,38 @@ def test_pipeline_settings_are_pipeline_configs_own_and_unknown_ones_are_named()
         LocalRunConfig(pipeline={'train_stepz': 5})
     with pytest.raises(ValueError, match=r"unknown pipeline settings \['serving_dir'\]"):
         LocalRunConfig(pipeline={'serving_dir': '/x'})  # derived from the run directory
+
+
+def _other_stack() -> str:
+    return stack.LEGACY if stack.current() == stack.MODERN else stack.MODERN
+
+
+@pytest.mark.both_stacks
+def test_a_run_directory_of_the_other_stack_is_refused_before_anything_is_written(tmp_path):
+    run_dir = tmp_path / 'r'
+    run_dir.mkdir()
+    paths = RunPaths(run_dir)
+    paths.stack_path.write_text(json.dumps({'stack': _other_stack()}))
+    with pytest.raises(OtherStackRunDirectory, match=f'run directory {run_dir} belongs to the {_other_stack()} '
+                                                     f'stack .*this is the {stack.current()} stack'):
+        prepare(LocalRunConfig(recipe='housing', output_dir=str(run_dir)))
+    assert sorted(p.name for p in run_dir.iterdir()) == [paths.stack_path.name]
+    paths.metadata_path.write_bytes(b'')  # what the read-only commands look for first
+    with pytest.raises(OtherStackRunDirectory, match=stack.HOW_TO[_other_stack()].replace('(', r'\(').replace(
+            ')', r'\)')):
+        existing_run(run_dir)
+
+
+@pytest.mark.both_stacks
+def test_a_new_run_directory_is_stamped_with_this_stack_and_an_unstamped_store_is_the_legacy_stacks(tmp_path):
+    paths = RunPaths(tmp_path / 'r')
+    paths.run_dir.mkdir()
+    assert run_dir_stack(paths) is None
+    check_stack(paths)  # a new one is anyone's
+    stamp_stack(paths)
+    assert run_dir_stack(paths) == stack.current()
+    check_stack(paths)
+    unstamped = RunPaths(tmp_path / 'old')
+    unstamped.run_dir.mkdir()
+    unstamped.metadata_path.write_bytes(b'')  # a store from before the modern stack: the legacy stack wrote it
+    assert run_dir_stack(unstamped) == stack.LEGACY

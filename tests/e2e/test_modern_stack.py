@@ -1,0 +1,126 @@
+"""The modern stack end to end (make test-modern): ``tke migrate-check`` trains housing and taxi on
+both stacks (the legacy one in its own environment, as a subprocess), the modern models are
+blessed and pushed with the legacy serving contract (compared from the saved protos), and
+``saved_model_cli run`` answers a raw row through every signature of both exports; a run
+directory of the legacy stack and a legacy-only option are refused; ``tke init`` + ``tke run``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, run_tke
+from tfx_keras_estimator.components.trainer import stack
+from tfx_keras_estimator.pipelines.app import migrate
+from tfx_keras_estimator.pipelines.app.migrate import REPORT_JSON, VENV_NAMES
+
+if stack.current() != stack.MODERN:
+    pytest.skip("the modern stack's end-to-end tests (make test-modern)", allow_module_level=True)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.both_stacks]
+LEGACY_BIN = Path(sys.prefix).parent / VENV_NAMES[stack.LEGACY] / 'bin'
+
+
+def _migrate_check(recipe: str, out: Path, *args: str) -> dict:
+    result = run_tke('migrate-check', '--recipe', recipe, '--output', str(out), *args, timeout=1800)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert 'verdict: SAFE TO SWITCH' in result.stdout, result.stdout
+    return json.loads((out / REPORT_JSON).read_text())
+
+
+@pytest.fixture(scope='module')
+def housing(tmp_path_factory):
+    out = tmp_path_factory.mktemp('migrate-housing')
+    return out, _migrate_check('housing', out, '--train-steps', '300')
+
+
+@pytest.fixture(scope='module')
+def taxi(tmp_path_factory):
+    out = tmp_path_factory.mktemp('migrate-taxi')
+    return out, _migrate_check('taxi', out, '--train-steps', '200', '--eval-steps', '5')
+
+
+@pytest.mark.parametrize('which', ['housing', 'taxi'])
+def test_the_modern_model_is_blessed_pushed_and_keeps_the_legacy_contract(which, request):
+    out, report = request.getfixturevalue(which)
+    legacy, modern = report[stack.LEGACY], report[stack.MODERN]
+    assert legacy['stack'].startswith('legacy stack (TFX 1.15') and modern['stack'].startswith('modern stack')
+    assert modern['blessed'] is True and Path(modern['pushed_model'], 'saved_model.pb').is_file()
+    assert report['contract_differences'] == []
+    # Compared from both saved protos here too: every legacy signature as it was.
+    for key, signature in legacy['contract'].items():
+        assert modern['contract'][key] == signature, key
+    assert set(legacy['contract']) == ({'serving_default', 'regression'} if which == 'housing'
+                                       else {'serving_default', 'classification'})
+    assert report['agreement']['rows'] > 100
+    if which == 'taxi':
+        assert report['agreement']['same_class_share'] > 0.8
+    # The gate metric and the other eval metrics side by side.
+    assert {'example_count', modern['gated_metric']} <= set(modern['metrics']) & set(legacy['metrics'])
+    assert (out / 'migrate-check.txt').read_text().count('\n') > 6
+
+
+def _raw_row_json(model: str) -> str:
+    """The shipped data's first row, typed as the model's description says a request carries it."""
+    kinds = json.loads(Path(model, 'assets.extra', 'tke_model.json').read_text())['features']
+    with open(REPO_ROOT / 'components' / 'recipes' / 'housing' / 'data' / 'boston_housing.csv') as f:
+        header, row = f.readline().strip().split(','), f.readline().strip().split(',')
+    cast = {'int64_list': int, 'float_list': float}
+    features = {name: [cast[kinds[name]['type']](float(value))] for name, value in zip(header, row, strict=True)
+                if name in kinds}
+    return json.dumps([features])
+
+
+@pytest.mark.parametrize('side', [stack.LEGACY, stack.MODERN])
+def test_saved_model_cli_answers_a_raw_row_through_every_signature(housing, side):
+    _, report = housing
+    model = report[side]['pushed_model']
+    cli = (LEGACY_BIN if side == stack.LEGACY else Path(sys.executable).parent) / 'saved_model_cli'
+    for key, signature in report[side]['contract'].items():
+        if key == 'transform_features':
+            continue
+        (input_name,) = signature['inputs']
+        proc = subprocess.run([str(cli), 'run', '--dir', model, '--tag_set', 'serve', '--signature_def', key,
+                               '--input_examples', f'{input_name}={_raw_row_json(model)}'], capture_output=True,
+                              text=True, timeout=300, env=migrate._environment())
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        for output in signature['outputs']:
+            assert f"Result for output key {output}:" in proc.stdout, proc.stdout
+
+
+def test_a_legacy_run_directory_is_refused_and_left_as_it_was(housing):
+    out, _ = housing
+    legacy_dir = out / stack.LEGACY
+    store = legacy_dir / 'metadata.sqlite'
+    before = store.stat().st_mtime_ns, store.stat().st_size
+    for args in (['runs', str(legacy_dir)], ['run', '--recipe', 'housing', '--output', str(legacy_dir)]):
+        result = run_tke(*args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f'run directory {legacy_dir} belongs to the legacy stack' in result.stderr
+        assert 'make venv (TFX 1.15' in result.stderr
+    assert (store.stat().st_mtime_ns, store.stat().st_size) == before
+
+
+def test_a_legacy_only_option_is_refused_naming_the_legacy_stack(tmp_path):
+    result = run_tke('run', '--recipe', 'housing', '--output', str(tmp_path / 'run'), '--canned-baseline')
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "the canned baseline (the recipe's pre-made Estimator) needs the legacy stack" in result.stderr
+    assert 'Use the legacy environment: make venv' in result.stderr
+    assert not (tmp_path / 'run').exists()
+
+
+def test_init_then_run_on_the_modern_stack(tmp_path):
+    data = tmp_path / 'wine.csv'
+    shutil.copy(REPO_ROOT / 'examples' / 'data' / 'wine' / 'wine.csv', data)
+    init = run_tke('init', '--data', str(data), '--label', 'cultivar', '--output', str(tmp_path / 'wine'))
+    assert init.returncode == 0, init.stdout + init.stderr
+    result = run_tke('run', '--recipe', str(tmp_path / 'wine'), '--output', str(tmp_path / 'run'),
+                     '--train-steps', '150')
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert 'model: candidate' in result.stdout  # the Tuner chose among the init recipe's candidates
+    assert 'gate: accuracy' in result.stdout and 'eval metrics' in result.stdout
