@@ -20,7 +20,7 @@ from tests.components.trainer.fn_args import trainer_fn_args
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.components.trainer import native, run_fn, stack
 from tfx_keras_estimator.components.trainer.convert import TrainingDivergedError
-from tfx_keras_estimator.components.trainer.model import build_model, compile_model, import_by_path
+from tfx_keras_estimator.components.trainer.model import build_model, import_by_path
 from tfx_keras_estimator.pipelines.app.migrate import signature_contract
 from tfx_keras_estimator.pipelines.data import load_schema
 
@@ -119,7 +119,7 @@ def _model_and_data(inputs, hparams=None):
                                                                 **(hparams or {})})
     fn_args = trainer_fn_args(inputs, Path(tempfile.mkdtemp()), 40, config)
     tft_output = tft.TFTransformOutput(inputs['transform_graph_uri'])
-    from tfx_keras_estimator.components.trainer.adapter import _Run, _built_model, _input_fn_factory
+    from tfx_keras_estimator.components.trainer.adapter import _built_model, _input_fn_factory, _Run
 
     run = _Run(fn_args, config, tft_output)
     model, input_names = _built_model(run)
