@@ -193,6 +193,13 @@ def _require(modules: List[str], what: str) -> None:
 
 def check_environment(engine: str) -> None:
     """Fails fast (before importing TensorFlow) where the compiler is not installed."""
+    from tfx_keras_estimator.components.trainer import stack
+
+    if engine == 'kubeflow' and stack.current() == stack.MODERN:
+        raise stack.StackError(
+            f'the Kubeflow Pipelines v1 compile needs the legacy stack (TFX >= 1.16 has no KubeflowDagRunner); '
+            f'this is the {stack.describe()}. Compile it in the legacy compile environment (`make kfp-venv`, then '
+            '.venv-kfp/bin/tke compile --engine kubeflow ...); --engine vertex compiles here too.')
     if engine == 'kubeflow':
         _require(['kfp.compiler', 'kfp.pipeline_spec'], 'the Kubeflow Pipelines v1 compile')
     else:

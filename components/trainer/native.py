@@ -79,8 +79,11 @@ def warm_start(model: tf.keras.Model, base_model_dir: str) -> int:
 def fit(model: tf.keras.Model, train: tf.data.Dataset, evaluation: tf.data.Dataset, config: TrainerConfig,
         train_steps: int, eval_steps: int, backup_dir: str, batch_size: int, log_dir: str) -> Dict[str, float]:
     """``model.fit`` for ``train_steps`` steps in epochs of ``steps_per_epoch``, resumable."""
-    steps_per_epoch = max(1, min(int(config.hparams.get('steps_per_epoch', 100)), train_steps))
-    epochs = max(1, math.ceil(train_steps / steps_per_epoch))
+    # Epochs of about ``steps_per_epoch`` steps (hparam) that add up to ``train_steps`` as nearly as
+    # whole epochs can (fewer than ``epochs`` steps more): the backup is taken after each.
+    epochs = max(1, math.ceil(train_steps / max(1, min(int(config.hparams.get('steps_per_epoch', 100)),
+                                                       train_steps))))
+    steps_per_epoch = math.ceil(train_steps / epochs)
     nan = _StopOnNaN(steps_per_epoch)
     callbacks: List[tf.keras.callbacks.Callback] = [
         # Saved after every epoch, removed when training ends: a killed run resumes here.

@@ -100,7 +100,9 @@ def summarize(run_dir: str, pipeline_name: str, examples: Sequence[str]) -> Dict
 
 def eval_split_files(run_dir: Path) -> List[str]:
     """The eval split ExampleGen wrote in the newest run of ``run_dir`` (its newest execution)."""
-    executions = sorted((run_dir / 'pipeline' / 'CsvExampleGen' / 'examples').iterdir(), key=lambda p: int(p.name))
+    # CsvExampleGen, or ImportExampleGen for a recipe of TFRecord files.
+    (examples,) = [p for p in (run_dir / 'pipeline').glob('*ExampleGen/examples')]
+    executions = sorted(examples.iterdir(), key=lambda p: int(p.name))
     files = sorted(str(p) for p in (executions[-1] / 'Split-eval').iterdir())
     if not files:
         raise ValueError(f'{run_dir}: no eval split written by ExampleGen')

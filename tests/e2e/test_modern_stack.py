@@ -124,3 +124,17 @@ def test_init_then_run_on_the_modern_stack(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert 'model: candidate' in result.stdout  # the Tuner chose among the init recipe's candidates
     assert 'gate: accuracy' in result.stdout and 'eval metrics' in result.stdout
+
+
+def test_vertex_compiles_on_the_modern_stack_and_kubeflow_v1_is_refused(tmp_path):
+    common = ['--recipe', 'housing', '--pipeline-root', 'gs://bucket/tke', '--image', 'europe-docker.pkg.dev/p/r/tke:1']
+    result = run_tke('compile', '--engine', 'vertex', *common, '--output', str(tmp_path / 'housing.json'))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    spec = (tmp_path / 'housing.json').read_text()
+    # The modern pipeline: the native trainer's run_fn, TFMA on the serving model's signature.
+    assert 'tfx_keras_estimator.components.trainer.run_fn' in spec
+    assert 'transform_features' in spec and 'serving_default' in spec
+    refused = run_tke('compile', '--engine', 'kubeflow', *common, '--output', str(tmp_path / 'v1.yaml'))
+    assert refused.returncode == 2 and 'needs the legacy stack (TFX >= 1.16 has no KubeflowDagRunner)' in \
+        refused.stderr, refused.stderr
+    assert not (tmp_path / 'v1.yaml').exists()

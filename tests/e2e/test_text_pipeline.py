@@ -1,7 +1,9 @@
 """The text pipeline through the real ``tke run``, on a few hundred shipped rows.
 
 Checks the wiring, not the quality (a few steps on 400 rows; the README gives
-the full-data figures): the trained serving model answers raw descriptions with
+the full-data figures): the text recipe, its gate's bound lowered to what 60 steps
+reach (``TEXT_AT_60_STEPS``: named by dotted path, as a user names a Recipe object),
+is blessed and pushed, the pushed serving model answers raw descriptions with
 20 section probabilities on both signatures, and ``package`` reaches neither
 the transformed features nor the model.
 """
@@ -9,6 +11,7 @@ the transformed features nor the model.
 from __future__ import annotations
 
 import csv
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,9 @@ pytestmark = pytest.mark.e2e
 
 N_ROWS = 400
 N_EXAMPLES = 4
+# The built-in recipe as it is but for its gate: accuracy at least 0.1 (twice chance among 20
+# sections), which 60 steps on 400 rows reach; the shipped bound (0.8) needs the full data.
+LOW_BAR = 0.1
 
 
 @pytest.fixture(scope='module')
@@ -38,8 +44,16 @@ def text_run(tmp_path_factory, text_csv):
         writer.writeheader()
         writer.writerows(rows)
     run_dir = tmp_path_factory.mktemp('text-run')
-    result = run_tke('run', '--recipe', 'text', '--data', str(data_dir), '--output', str(run_dir),
-                     '--train-steps', '60', '--eval-steps', '3')
+    module_dir = tmp_path_factory.mktemp('text-recipe')
+    (module_dir / 'text_at_60_steps.py').write_text(textwrap.dedent(f'''
+        import dataclasses
+        from tfx_keras_estimator.components.recipes import get_recipe
+        _TEXT = get_recipe('text')
+        TEXT_AT_60_STEPS = dataclasses.replace(_TEXT, gate=dataclasses.replace(_TEXT.gate, bound={LOW_BAR}))
+        '''))
+    result = run_tke('run', '--recipe', 'text_at_60_steps:TEXT_AT_60_STEPS', '--data', str(data_dir),
+                     '--output', str(run_dir), '--train-steps', '60', '--eval-steps', '3',
+                     extra_pythonpath=str(module_dir))
     if result.returncode != 0:
         log = (run_dir / 'tke.log').read_text()[-5000:] if (run_dir / 'tke.log').exists() else ''
         pytest.fail(f'text pipeline failed:\n{result.stdout}\n{result.stderr}\n--- log tail ---\n{log}')
@@ -48,17 +62,15 @@ def text_run(tmp_path_factory, text_csv):
     return run_dir, report
 
 
-def test_every_component_ran_and_the_evaluator_measured_accuracy(text_run):
+def test_the_model_was_evaluated_blessed_and_pushed(text_run):
     _, report = text_run
     for node in ('Transform', 'Trainer', 'Evaluator', 'Pusher'):
         assert report.state_of(node) == 'complete', (node, report.components)
     assert report.metrics['example_count'] > 0
-    # 60 steps on 400 rows: better than chance among 20 classes, and the gate's verdict is the
-    # recipe's rule applied to that figure (pushed if and only if blessed).
-    accuracy, gate = report.metrics['accuracy'], get_recipe('text').gate
-    assert accuracy > 2 / 20, accuracy
-    assert report.blessed is (accuracy >= gate.bound), (accuracy, report.blessed)
-    assert report.pushed is report.blessed
+    # 60 steps on 400 rows: better than twice chance among 20 classes, which the lowered gate asks.
+    assert report.metrics['accuracy'] >= LOW_BAR, report.metrics
+    assert report.blessed is True and report.pushed is True
+    assert Path(report.pushed_model, 'saved_model.pb').is_file()
 
 
 def test_package_is_no_transformed_feature(text_run):
@@ -71,7 +83,7 @@ def test_package_is_no_transformed_feature(text_run):
 @pytest.fixture(scope='module')
 def served(text_run):
     _, report = text_run
-    return tf.saved_model.load(str(Path(report.model_uri) / 'Format-Serving'))
+    return tf.saved_model.load(report.pushed_model)  # what a client gets: the pushed model
 
 
 def _serialized(rows, drop):
