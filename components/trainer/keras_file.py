@@ -55,6 +55,18 @@ def detect_format(path: str) -> str:
     raise ValueError(f'{path}: not a Keras model file (expected .h5/.hdf5, .keras or a SavedModel folder)')
 
 
+def check_keras_2(path: str, version: Any) -> None:
+    """Refuses a file that Keras 3 wrote: both stacks' ``tf.keras`` are Keras 2 (2.15 on the legacy
+    stack, tf_keras on the modern one), and Keras 2 does not read Keras 3's files."""
+    if isinstance(version, bytes):
+        version = version.decode()
+    if isinstance(version, str) and version.split('.')[0].isdigit() and int(version.split('.')[0]) >= 3:
+        raise ValueError(
+            f'{path}: saved by Keras {version} (Keras 3), which neither stack reads: tf.keras is Keras 2 on both '
+            '(Keras 2.15 on the legacy stack, tf_keras with TF_USE_LEGACY_KERAS=1 on the modern one). Save the '
+            'model with Keras 2: tf.keras in TensorFlow 2.15 (.venv), or import tf_keras as keras (.venv-modern).')
+
+
 def _local_copy(path: str, workdir: str) -> str:
     """h5py and zipfile read local files; object-store paths are copied first."""
     if os.path.exists(path):
@@ -72,6 +84,7 @@ def _read_configs(path: str, fmt: str) -> Tuple[dict, bool]:
             import h5py  # a TensorFlow dependency; imported here, it is only needed for .h5
 
             with h5py.File(_local_copy(path, workdir), 'r') as f:
+                check_keras_2(path, f.attrs.get('keras_version'))
                 if 'model_config' not in f.attrs:
                     raise ValueError(f'{path}: an HDF5 file without a model config (weights only?); '
                                      'save the whole model with model.save(path)')
@@ -79,6 +92,8 @@ def _read_configs(path: str, fmt: str) -> Tuple[dict, bool]:
                 return json.loads(f.attrs['model_config']), training is not None
         if fmt == KERAS_V3:
             with zipfile.ZipFile(_local_copy(path, workdir)) as z:
+                if 'metadata.json' in z.namelist():
+                    check_keras_2(path, json.loads(z.read('metadata.json')).get('keras_version'))
                 config = json.loads(z.read('config.json'))
             return config, bool(config.get('compile_config'))
         # A SavedModel folder: Keras keeps each object's config in keras_metadata.pb.

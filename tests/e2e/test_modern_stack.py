@@ -138,3 +138,19 @@ def test_vertex_compiles_on_the_modern_stack_and_kubeflow_v1_is_refused(tmp_path
     assert refused.returncode == 2 and 'needs the legacy stack (TFX >= 1.16 has no KubeflowDagRunner)' in \
         refused.stderr, refused.stderr
     assert not (tmp_path / 'v1.yaml').exists()
+
+
+def test_tke_predict_answers_the_same_rows_from_both_stacks_models(housing, tmp_path):
+    """A client of `tke predict` sees the same columns from the legacy and the modern model."""
+    _, report = housing
+    rows = tmp_path / 'rows.csv'
+    lines = (REPO_ROOT / 'components' / 'recipes' / 'housing' / 'data' / 'boston_housing.csv').read_text()
+    rows.write_text('\n'.join(lines.splitlines()[:6]) + '\n')  # the header and five rows, label included
+    answers = {}
+    for side, bin_dir in ((stack.LEGACY, LEGACY_BIN), (stack.MODERN, Path(sys.executable).parent)):
+        proc = subprocess.run([str(bin_dir / 'tke'), 'predict', '--model', report[side]['pushed_model'], '--csv',
+                               str(rows)], capture_output=True, text=True, timeout=300, env=migrate._environment())
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        answers[side] = proc.stdout.splitlines()
+    legacy, modern = answers[stack.LEGACY], answers[stack.MODERN]
+    assert legacy[0] == modern[0] and len(legacy) == len(modern) == 6, (legacy, modern)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import zipfile
 from pathlib import Path
 
+import h5py
 import pytest
 import tensorflow as tf
 
@@ -69,3 +73,42 @@ def test_bad_paths_are_named(tmp_path: Path, name, message):
         path.write_bytes(b'\0')
     with pytest.raises(ValueError, match=message):
         inspect_keras_file(str(path))
+
+
+def _relabelled(source: str, target: Path, version: str) -> str:
+    """``source`` (a .keras or .h5 file of Keras 2) as a Keras ``version`` would label it."""
+    if source.endswith('.keras'):
+        with zipfile.ZipFile(source) as z_in, zipfile.ZipFile(target, 'w') as z_out:
+            for item in z_in.namelist():
+                data = z_in.read(item)
+                if item == 'metadata.json':
+                    data = json.dumps({**json.loads(data), 'keras_version': version}).encode()
+                z_out.writestr(item, data)
+    else:
+        shutil.copy(source, target)
+        with h5py.File(target, 'r+') as f:
+            f.attrs['keras_version'] = version
+    return str(target)
+
+
+@pytest.mark.both_stacks
+@pytest.mark.parametrize('fmt, suffix', [(KERAS_V3, '.keras'), (HDF5, '.h5')])
+def test_a_file_of_keras_3_is_refused_naming_both_stacks(saved, tmp_path, fmt, suffix):
+    path = _relabelled(saved['plain', fmt], tmp_path / f'k3{suffix}', '3.3.3')
+    with pytest.raises(ValueError, match=r'saved by Keras 3\.3\.3 \(Keras 3\), which neither stack reads.*'
+                                         r'legacy stack.*tf_keras'):
+        check_keras_file(path)
+    assert check_keras_file(_relabelled(saved['plain', fmt], tmp_path / f'k2{suffix}', '2.15.0')).compiled
+
+
+@pytest.mark.both_stacks
+def test_a_file_keras_3_itself_saved_is_refused(tmp_path):
+    keras = pytest.importorskip('keras')
+    if not keras.__version__.startswith('3.'):
+        pytest.skip(f'keras {keras.__version__} here: Keras 3 comes with the modern stack')
+    inputs = keras.Input(shape=(3,), name='x')
+    model = keras.Model({'x': inputs}, keras.layers.Dense(1, name='prediction')(inputs))
+    model.compile(optimizer='sgd', loss='mse')
+    model.save(tmp_path / 'k3.keras')
+    with pytest.raises(ValueError, match=rf'saved by Keras {keras.__version__} \(Keras 3\)'):
+        check_keras_file(str(tmp_path / 'k3.keras'))
