@@ -209,7 +209,9 @@ def bench_table(table: Table, work: Path, repeats: int = 1) -> Dict[str, object]
     sk = sklearn_scores(work / f'run_{table.name}', recipe)
     higher = recipe.gate.higher_is_better
     best = max(sk.values()) if higher else min(sk.values())
-    result = {'table': table.name, 'group': table.group, 'task': recipe.task, 'metric': recipe.gate.metric,
+    from tfx_keras_estimator.components.trainer import stack
+
+    result = {'table': table.name, 'stack': stack.describe(), 'group': table.group, 'task': recipe.task, 'metric': recipe.gate.metric,
               'higher_is_better': higher,
               'ours': ours, 'ours_runs': runs, 'sklearn_linear': sk['linear'], 'sklearn_hgb': sk['hgb'],
               'sklearn_best': best,

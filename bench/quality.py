@@ -1,7 +1,8 @@
 """Quality of every recipe at its real step counts, beside its pre-made Estimator baseline.
 
 Runs each recipe's full pipeline (recipe defaults, shipped data, fresh run
-directories) with the canned baseline on, and prints a table of eval metrics:
+directories) with the canned baseline on (the legacy stack only: the modern one has no
+Estimator), and prints a table of eval metrics:
 the Keras model's (as gated by the Evaluator), the canned Estimator's on the
 same data and steps, the recipe's target and the seeds' published figure where
 there is one. Also writes the numbers as JSON.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from tfx_keras_estimator.components.recipes import get_recipe, recipe_names
+from tfx_keras_estimator.components.trainer import stack
 from tfx_keras_estimator.pipelines.app.local_runner import LocalRunConfig, prepare, run_pipeline
 from tfx_keras_estimator.pipelines.app.report import latest_run
 
@@ -30,8 +32,9 @@ SEEDS = {'text': 'Stack Overflow BoW 0.81', 'digits': 'MNIST CNN 0.99 (full MNIS
 
 
 def run_recipe(work: Path, name: str) -> Dict:
+    canned = stack.current() == stack.LEGACY
     config, paths, data = prepare(LocalRunConfig(recipe=name, output_dir=str(work / name),
-                                                  pipeline={'canned_baseline': True}))
+                                                  pipeline={'canned_baseline': canned}))
     started = time.monotonic()
     run_pipeline(config, paths)
     seconds = time.monotonic() - started
@@ -39,7 +42,7 @@ def run_recipe(work: Path, name: str) -> Dict:
     recipe = get_recipe(name)
     metric = recipe.gate.metric
     return {
-        'recipe': name, 'metric': metric, 'train_steps': config.resolved_train_steps(), 'rows': data.rows,
+        'recipe': name, 'stack': stack.describe(), 'metric': metric, 'train_steps': config.resolved_train_steps(), 'rows': data.rows,
         'keras': report.metrics.get(metric), 'canned': report.canned_metrics.get(metric),
         'canned_kind': recipe.canned_estimator, 'blessed': report.blessed, 'seconds': round(seconds, 1),
         'all_keras_metrics': report.metrics, 'all_canned_metrics': report.canned_metrics,
