@@ -211,7 +211,8 @@ def bench_table(table: Table, work: Path, repeats: int = 1) -> Dict[str, object]
     best = max(sk.values()) if higher else min(sk.values())
     from tfx_keras_estimator.components.trainer import stack
 
-    result = {'table': table.name, 'stack': stack.describe(), 'group': table.group, 'task': recipe.task, 'metric': recipe.gate.metric,
+    result = {'table': table.name, 'stack': stack.describe(), 'group': table.group, 'task': recipe.task,
+              'metric': recipe.gate.metric,
               'higher_is_better': higher,
               'ours': ours, 'ours_runs': runs, 'sklearn_linear': sk['linear'], 'sklearn_hgb': sk['hgb'],
               'sklearn_best': best,

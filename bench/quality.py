@@ -42,7 +42,8 @@ def run_recipe(work: Path, name: str) -> Dict:
     recipe = get_recipe(name)
     metric = recipe.gate.metric
     return {
-        'recipe': name, 'stack': stack.describe(), 'metric': metric, 'train_steps': config.resolved_train_steps(), 'rows': data.rows,
+        'recipe': name, 'stack': stack.describe(), 'metric': metric, 'train_steps': config.resolved_train_steps(),
+        'rows': data.rows,
         'keras': report.metrics.get(metric), 'canned': report.canned_metrics.get(metric),
         'canned_kind': recipe.canned_estimator, 'blessed': report.blessed, 'seconds': round(seconds, 1),
         'all_keras_metrics': report.metrics, 'all_canned_metrics': report.canned_metrics,

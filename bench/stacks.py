@@ -178,7 +178,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 script, extra = 'quality.py', ['--recipes', args.recipes] if args.recipes else []
             elif part == 'init':
                 script = 'init_quality.py'
-                extra = ['--repeats', str(args.repeats)] + (['--tables', *args.tables.split(',')] if args.tables else [])
+                tables = ['--tables', *args.tables.split(',')] if args.tables else []
+                extra = ['--repeats', str(args.repeats), *tables]
             else:
                 script, extra = 'scale.py', ['--copies', args.copies, '--no-limits']
             print(f'{part} on the {name} stack ({python_label(pythons[name])}), log {log} ...', flush=True)

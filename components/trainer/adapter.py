@@ -140,25 +140,43 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     (_native_mode if modern else _MODES[config.mode])(run)
 
 
+@dataclasses.dataclass(frozen=True)
+class NativeFit:
+    """What the native trainer fits: the recipe's compiled model, its inputs and both datasets."""
+
+    model: tf.keras.Model
+    input_names: List[str]
+    train: tf.data.Dataset
+    evaluation: tf.data.Dataset
+
+
+def native_fit_inputs(fn_args: tfx.components.FnArgs, config: TrainerConfig,
+                      tf_transform_output: tft.TFTransformOutput) -> NativeFit:
+    """The model and datasets of a native fit, built as the Trainer builds them (no training)."""
+    run = _Run(fn_args, config, tf_transform_output)
+    model, input_names = _built_model(run)
+    batch_size, eval_batch_size = _batch_sizes(config)
+    input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
+    return NativeFit(model, input_names, input_fn(fn_args.train_files, batch_size, True)(),
+                     input_fn(fn_args.eval_files, eval_batch_size, False)())
+
+
 def _native_mode(run: _Run) -> None:
     """The modern stack (no Estimator): the recipe's model fit natively in Keras, exported with
     the legacy serving contract (native.py)."""
     from tfx_keras_estimator.components.trainer import native
 
     fn_args, config = run.fn_args, run.config
-    model, input_names = _built_model(run)
+    built = native_fit_inputs(fn_args, config, run.tf_transform_output)
     if fn_args.base_model:
-        native.warm_start(model, fn_args.base_model)
-    batch_size, eval_batch_size = _batch_sizes(config)
-    input_fn = _input_fn_factory(fn_args, config, run.tf_transform_output, input_names)
-    native.fit(model, input_fn(fn_args.train_files, batch_size, True)(),
-               input_fn(fn_args.eval_files, eval_batch_size, False)(), config, fn_args.train_steps,
-               fn_args.eval_steps, checkpoint_dir(fn_args, config), batch_size,
+        native.warm_start(built.model, fn_args.base_model)
+    native.fit(built.model, built.train, built.evaluation, config, fn_args.train_steps, fn_args.eval_steps,
+               checkpoint_dir(fn_args, config), config.batch_size,
                log_dir=os.path.join(fn_args.model_run_dir, KERAS_SUBDIR))
     scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
     tf.io.gfile.makedirs(scratch)
-    native.export_native(model, config.task, run.tf_transform_output, input_names, fn_args.serving_model_dir,
-                         scratch)
+    native.export_native(built.model, config.task, run.tf_transform_output, built.input_names,
+                         fn_args.serving_model_dir, scratch)
 
 
 def _keras_file_mode(run: _Run) -> None:

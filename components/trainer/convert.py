@@ -9,7 +9,7 @@ exports: its first checkpoint holds exactly the Keras weights.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Sequence, Tuple
 
 import tensorflow as tf
 from absl import logging
@@ -23,7 +23,7 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN; nothing was exported, so nothing can be pushed."""
 
 
-class _StopOnNaN(tf.keras.callbacks.Callback):
+class StopOnNaN(tf.keras.callbacks.Callback):
     """Keras' TerminateOnNaN, remembering where: the epoch and the step the loss became NaN or infinite.
 
     Without it, ModelCheckpoint(save_best_only=True) never saves (NaN is never "better") and
@@ -46,6 +46,14 @@ class _StopOnNaN(tf.keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def epoch_plan(train_steps: int, hparams: Dict[str, Any]) -> Tuple[int, int]:
+    """``(epochs, steps_per_epoch)``: epochs of about the hparam ``steps_per_epoch`` (default 100)
+    that add up to ``train_steps`` as nearly as whole epochs can (fewer than ``epochs`` steps more).
+    Validation, the early-stopping check and the native trainer's backup run after each epoch."""
+    epochs = max(1, math.ceil(train_steps / max(1, min(int(hparams.get('steps_per_epoch', 100)), train_steps))))
+    return epochs, math.ceil(train_steps / epochs)
+
+
 def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_dataset: tf.data.Dataset,
               train_steps: int, eval_steps: int, hparams: Dict[str, Any], best_model_path: str,
               extra_callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
@@ -56,12 +64,11 @@ def fit_keras(model: tf.keras.Model, train_dataset: tf.data.Dataset, eval_datase
     forever), ``early_stopping_patience`` (epochs without a better val_loss, default 3).
     Returns the best epoch's numbers.
     """
-    steps_per_epoch = max(1, min(int(hparams.get('steps_per_epoch', 100)), train_steps))
-    epochs = max(1, math.ceil(train_steps / steps_per_epoch))
+    epochs, steps_per_epoch = epoch_plan(train_steps, hparams)
     patience = int(hparams.get('early_stopping_patience', 3))
     early_stopping = tf.keras.callbacks.EarlyStopping(
         monitor='val_loss', patience=patience, restore_best_weights=True)
-    diverged = _StopOnNaN(steps_per_epoch)
+    diverged = StopOnNaN(steps_per_epoch)
     history = model.fit(
         train_dataset, validation_data=eval_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
         validation_steps=eval_steps, verbose=2,

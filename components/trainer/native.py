@@ -24,7 +24,6 @@ the transformed label through it. No eval model is written.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from typing import Dict, List, Sequence
@@ -36,7 +35,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from tfx_keras_estimator.components.trainer import export
 from tfx_keras_estimator.components.trainer.config import TrainerConfig
-from tfx_keras_estimator.components.trainer.convert import TrainingDivergedError, _StopOnNaN
+from tfx_keras_estimator.components.trainer.convert import StopOnNaN, TrainingDivergedError, epoch_plan
 from tfx_keras_estimator.components.trainer.estimator import CLASSIFICATION_SIGNATURE, REGRESSION_SIGNATURE
 from tfx_keras_estimator.components.trainer.progress import ProgressMeter
 from tfx_keras_estimator.components.trainer.progress_hooks import ProgressCallback
@@ -79,12 +78,9 @@ def warm_start(model: tf.keras.Model, base_model_dir: str) -> int:
 def fit(model: tf.keras.Model, train: tf.data.Dataset, evaluation: tf.data.Dataset, config: TrainerConfig,
         train_steps: int, eval_steps: int, backup_dir: str, batch_size: int, log_dir: str) -> Dict[str, float]:
     """``model.fit`` for ``train_steps`` steps in epochs of ``steps_per_epoch``, resumable."""
-    # Epochs of about ``steps_per_epoch`` steps (hparam) that add up to ``train_steps`` as nearly as
-    # whole epochs can (fewer than ``epochs`` steps more): the backup is taken after each.
-    epochs = max(1, math.ceil(train_steps / max(1, min(int(config.hparams.get('steps_per_epoch', 100)),
-                                                       train_steps))))
-    steps_per_epoch = math.ceil(train_steps / epochs)
-    nan = _StopOnNaN(steps_per_epoch)
+    # The backup is taken after each epoch.
+    epochs, steps_per_epoch = epoch_plan(train_steps, config.hparams)
+    nan = StopOnNaN(steps_per_epoch)
     callbacks: List[tf.keras.callbacks.Callback] = [
         # Saved after every epoch, removed when training ends: a killed run resumes here.
         tf.keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=True),

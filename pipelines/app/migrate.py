@@ -169,9 +169,10 @@ def _run_in(python: str, args: Sequence[str], log: Path) -> None:
 
 
 def _summary_in(python: str, run_dir: Path, pipeline_name: str, examples: Sequence[str], out: Path) -> Dict[str, Any]:
-    code = subprocess.call([python, '-m', 'tfx_keras_estimator.pipelines.app.migrate', 'summarize', str(run_dir),
-                            pipeline_name, str(out), *examples], stdout=subprocess.DEVNULL,
-                           stderr=open(out.with_suffix('.log'), 'w'), env=_environment())
+    with out.with_suffix('.log').open('w') as log:
+        code = subprocess.call([python, '-m', 'tfx_keras_estimator.pipelines.app.migrate', 'summarize',
+                                str(run_dir), pipeline_name, str(out), *examples], stdout=subprocess.DEVNULL,
+                               stderr=log, env=_environment())
     if code != 0:
         raise RuntimeError(f'summarizing {run_dir} in {python} failed (exit {code}): {out.with_suffix(".log")}')
     return json.loads(out.read_text())

@@ -24,7 +24,7 @@ from tfx_keras_estimator.components.recipes.housing import features as F
 from tfx_keras_estimator.components.trainer import run_fn
 from tfx_keras_estimator.components.trainer.adapter import ESTIMATOR_SUBDIR, FIT_SUMMARY_FILE, KERAS_SUBDIR
 from tfx_keras_estimator.components.trainer.config import KERAS_FILE_MODE, KERAS_FIT_MODE
-from tfx_keras_estimator.components.trainer.convert import BEST_MODEL_FILE
+from tfx_keras_estimator.components.trainer.convert import BEST_MODEL_FILE, epoch_plan
 from tfx_keras_estimator.components.trainer.keras_file import UnsafeKerasFileError
 from tfx_keras_estimator.pipelines.app.run_details import training_curves
 from tfx_keras_estimator.pipelines.data import load_schema
@@ -165,3 +165,13 @@ def test_keras_fit_divergence_names_the_epoch_and_step_and_exports_nothing(housi
     assert 1 <= epoch <= 5 and (epoch - 1) * 10 < step <= epoch * 10
     assert not Path(fn_args.serving_model_dir).exists() and not Path(fn_args.eval_model_dir).exists()
     assert not (Path(fn_args.model_run_dir) / KERAS_SUBDIR).exists()
+
+
+@pytest.mark.parametrize('train_steps,per_epoch,expected', [(316, 100, (4, 79)), (400, 40, (10, 40)),
+                                                            (5, 100, (1, 5)), (250, 100, (3, 84)), (1, 1, (1, 1))])
+def test_the_epoch_plan_adds_up_to_the_asked_steps(train_steps, per_epoch, expected):
+    assert epoch_plan(train_steps, {'steps_per_epoch': per_epoch}) == expected
+    for steps in range(1, 400):
+        epochs, each = epoch_plan(steps, {'steps_per_epoch': 30})
+        # Whole epochs as near the asked steps as they can be: fewer than `epochs` steps more, never fewer.
+        assert 0 <= epochs * each - steps < epochs and each <= 30, (steps, epochs, each)

@@ -19,6 +19,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 from tests.components.trainer.fn_args import trainer_fn_args
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.components.trainer import native, run_fn, stack
+from tfx_keras_estimator.components.trainer.adapter import native_fit_inputs
 from tfx_keras_estimator.components.trainer.convert import TrainingDivergedError
 from tfx_keras_estimator.components.trainer.model import build_model, import_by_path
 from tfx_keras_estimator.pipelines.app.migrate import signature_contract
@@ -119,12 +120,8 @@ def _model_and_data(inputs, hparams=None):
                                                                 **(hparams or {})})
     fn_args = trainer_fn_args(inputs, Path(tempfile.mkdtemp()), 40, config)
     tft_output = tft.TFTransformOutput(inputs['transform_graph_uri'])
-    from tfx_keras_estimator.components.trainer.adapter import _built_model, _input_fn_factory, _Run
-
-    run = _Run(fn_args, config, tft_output)
-    model, input_names = _built_model(run)
-    input_fn = _input_fn_factory(fn_args, config, tft_output, input_names)
-    return config, model, input_fn(fn_args.train_files, 16, True)(), input_fn(fn_args.eval_files, 16, False)()
+    built = native_fit_inputs(fn_args, config, tft_output)
+    return config, built.model, built.train, built.evaluation
 
 
 def test_a_killed_fit_resumes_from_its_last_epoch(housing_trainer_inputs, tmp_path, monkeypatch):
