@@ -14,7 +14,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 export PYTHON
 
-.PHONY: run test test-legacy test-modern venv-modern lock-modern-1.21 test-fast lint bench bench-quality bench-init bench-example-gen bench-example-gen-rss bench-scale bench-scale-out lock clean venv kfp-venv lock-kfp image
+.PHONY: run test test-legacy test-modern venv-modern lock-modern-1.21 test-fast lint bench bench-quality bench-init bench-example-gen bench-example-gen-rss bench-scale bench-scale-out bench-stacks lock clean venv kfp-venv lock-kfp image
 
 $(VENV)/.installed: requirements.lock pyproject.toml setup.py scripts/bootstrap.sh scripts/find_python.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -95,6 +95,12 @@ bench-quality: venv
 bench-init: venv
 	$(PY) -m pip install -q scikit-learn==1.5.2
 	$(PY) bench/init_quality.py --json bench/init_quality.json
+
+# Both stacks side by side in one run: every recipe, the init tables and the taxi pipeline at 100x
+# (modern / legacy beside the 2% goal). The modern lock has scikit-learn already (a TFX dependency).
+bench-stacks: venv venv-modern
+	$(PY) -m pip install -q scikit-learn==1.5.2
+	$(PY) bench/stacks.py --json bench/stacks.json
 
 # Re-resolve the pinned stack (needs uv; bootstrap puts one in .tools/uv).
 lock:

@@ -194,6 +194,11 @@ class PipelineConfig:
             raise legacy_only("the canned baseline (the recipe's pre-made Estimator)")
         if self.stack == MODERN and self.trainer_config.mode not in NATIVE_MODES:
             raise legacy_only(f'Trainer mode {self.trainer_config.mode!r}')
+        training = self.cloud.vertex_training
+        if self.stack == MODERN and training and (training.parameter_servers or training.evaluator):
+            # The native trainer's cluster is synchronous (MultiWorkerMirroredStrategy): chief and workers.
+            raise legacy_only('vertex_training.parameter_servers and vertex_training.evaluator (the Estimator\'s '
+                              'asynchronous training; on the modern stack a chief and workers train together)')
 
     def resolved_split(self) -> EvalSplitConfig:
         if self.split is not None:

@@ -110,6 +110,8 @@ class _Run:
     fn_args: tfx.components.FnArgs
     config: TrainerConfig
     tf_transform_output: tft.TFTransformOutput
+    # The modern stack's strategy in a TF_CONFIG cluster (native.cluster_strategy); else None.
+    strategy: tf.distribute.Strategy | None = None
 
     @property
     def transformed_keys(self) -> Sequence[str]:
@@ -125,13 +127,15 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     modern = stack.current() == stack.MODERN
     if modern and config.mode not in NATIVE_MODES:
         raise stack.legacy_only(f'Trainer mode {config.mode!r} of {config.name!r}')
+    strategy = None
     if modern and cluster.is_distributed_by_tf_config():
-        raise stack.legacy_only(f'training on the cluster TF_CONFIG describes ({config.name!r}: the Estimator\'s '
-                                'parameter-server and multi-worker training)')
+        from tfx_keras_estimator.components.trainer import native
+
+        strategy = native.cluster_strategy(config.name)  # first: before TensorFlow runs an op
     if not modern and cluster.is_parameter_server():
         # A parameter server only serves variables (until the chief is done): no model, no data.
         return cluster.serve_parameters(fn_args.model_run_dir)
-    run = _Run(fn_args, config, tft.TFTransformOutput(fn_args.transform_graph_path))
+    run = _Run(fn_args, config, tft.TFTransformOutput(fn_args.transform_graph_path), strategy)
     if config.task.transformed_label_key not in run.transformed_keys:
         raise ValueError(
             f'the transformed label {config.task.transformed_label_key!r} of {config.name!r} is not '
@@ -151,14 +155,36 @@ class NativeFit:
 
 
 def native_fit_inputs(fn_args: tfx.components.FnArgs, config: TrainerConfig,
-                      tf_transform_output: tft.TFTransformOutput) -> NativeFit:
-    """The model and datasets of a native fit, built as the Trainer builds them (no training)."""
+                      tf_transform_output: tft.TFTransformOutput,
+                      strategy: tf.distribute.Strategy | None = None) -> NativeFit:
+    """The model and datasets of a native fit, built as the Trainer builds them (no training).
+
+    With a ``strategy`` (a cluster), the model's variables are the strategy's, and each task
+    reads its own part of the training data (``cluster``-style shards) in batches of the
+    global batch size split among all replicas: a step of the cluster sees as many rows as a
+    step of one machine. Every task evaluates on the whole eval split.
+    """
+    if config.random_seed is not None:
+        # Repeatable runs, as the Estimator's tf_random_seed makes them on the legacy stack.
+        tf.keras.utils.set_random_seed(config.random_seed)
     run = _Run(fn_args, config, tf_transform_output)
-    model, input_names = _built_model(run)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model, input_names = _built_model(run)
     batch_size, eval_batch_size = _batch_sizes(config)
     input_fn = _input_fn_factory(fn_args, config, tf_transform_output, input_names)
-    return NativeFit(model, input_names, input_fn(fn_args.train_files, batch_size, True)(),
-                     input_fn(fn_args.eval_files, eval_batch_size, False)())
+    if strategy is None:
+        return NativeFit(model, input_names, input_fn(fn_args.train_files, batch_size, True)(),
+                         input_fn(fn_args.eval_files, eval_batch_size, False)())
+
+    def distributed(files: List[str], size: int, train: bool) -> tf.distribute.DistributedDataset:
+        def per_task(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            shard = (context.input_pipeline_id, context.num_input_pipelines) if train else None
+            per_replica = max(1, -(-size // context.num_replicas_in_sync))
+            return input_fn(files, per_replica, train, shard=shard)()
+        return strategy.distribute_datasets_from_function(per_task)
+
+    return NativeFit(model, input_names, distributed(fn_args.train_files, batch_size, True),
+                     distributed(fn_args.eval_files, eval_batch_size, False))
 
 
 def _native_mode(run: _Run) -> None:
@@ -167,7 +193,7 @@ def _native_mode(run: _Run) -> None:
     from tfx_keras_estimator.components.trainer import native
 
     fn_args, config = run.fn_args, run.config
-    built = native_fit_inputs(fn_args, config, run.tf_transform_output)
+    built = native_fit_inputs(fn_args, config, run.tf_transform_output, run.strategy)
     if fn_args.base_model:
         native.warm_start(built.model, fn_args.base_model)
     native.fit(built.model, built.train, built.evaluation, config, fn_args.train_steps, fn_args.eval_steps,
@@ -175,8 +201,26 @@ def _native_mode(run: _Run) -> None:
                log_dir=os.path.join(fn_args.model_run_dir, KERAS_SUBDIR))
     scratch = os.path.join(fn_args.model_run_dir, 'export-scratch')
     tf.io.gfile.makedirs(scratch)
-    native.export_native(built.model, config.task, run.tf_transform_output, built.input_names,
-                         fn_args.serving_model_dir, scratch)
+    chief = native.is_chief(run.strategy)
+
+    def export_model() -> None:
+        native.export_native(built.model, config.task, run.tf_transform_output, built.input_names,
+                             fn_args.serving_model_dir, scratch, chief=chief)
+
+    if run.strategy is None:
+        return export_model()
+    # Every replica's executor checks the Model artifact after run_fn: the others end once the chief has
+    # exported, or fail with it (the same marker as the Estimator's cluster, cluster.py).
+    task = native.task_name()
+    if not chief:
+        export_model()
+        return cluster.wait_for_chief(fn_args.model_run_dir, task)
+    try:
+        export_model()
+    except Exception as e:
+        cluster.write_marker(fn_args.model_run_dir, cluster.FAILED, f'{type(e).__name__}: {e}')
+        raise
+    cluster.write_marker(fn_args.model_run_dir, cluster.DONE)
 
 
 def _keras_file_mode(run: _Run) -> None:

@@ -10,7 +10,11 @@ means:
   finished epoch ("epochs" of ``steps_per_epoch`` steps);
 - the NaN stop: training stops at the first NaN loss and fails with the step, nothing exported;
 - live progress: the same progress lines as the Estimator's hook;
-- warm start: the variables of the last model (``base_model``) by name and shape.
+- warm start: the variables of the last model (``base_model``) by name and shape;
+- distributed training: under a TF_CONFIG cluster of a chief and workers, synchronous
+  data-parallel training with ``MultiWorkerMirroredStrategy`` (``cluster_strategy``): every task
+  reads its own part of the training data and all of them take each step together. The
+  Estimator's parameter-server training has no Keras-fit equivalent here and is refused.
 
 The export keeps the legacy serving contract (``export_native``): a serving SavedModel whose
 ``serving_default`` takes serialized raw ``tf.Example``s (``examples``) and answers the
@@ -24,7 +28,9 @@ the transformed label through it. No eval model is written.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tempfile
 from typing import Dict, List, Sequence
 
@@ -33,7 +39,7 @@ import tensorflow_transform as tft
 from absl import logging
 from tensorflow.core.protobuf import saved_model_pb2
 
-from tfx_keras_estimator.components.trainer import export
+from tfx_keras_estimator.components.trainer import export, stack
 from tfx_keras_estimator.components.trainer.config import TrainerConfig
 from tfx_keras_estimator.components.trainer.convert import StopOnNaN, TrainingDivergedError, epoch_plan
 from tfx_keras_estimator.components.trainer.estimator import CLASSIFICATION_SIGNATURE, REGRESSION_SIGNATURE
@@ -56,6 +62,43 @@ class _ResumedProgress(ProgressCallback):
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
         self._step = max(self._step, epoch * self.steps_per_epoch)
+
+
+# Task types a TF_CONFIG cluster may hold for synchronous training (the chief and the workers).
+TRAINING_TASKS = ('chief', 'worker')
+
+
+def cluster_strategy(name: str) -> tf.distribute.MultiWorkerMirroredStrategy:
+    """The strategy for this task of the TF_CONFIG cluster: synchronous training on the chief and
+    the workers. Must be made before TensorFlow runs its first op (collective ops are set up then).
+
+    Parameter servers and an evaluator task (the Estimator's asynchronous training and side-car
+    evaluation) are refused, naming the legacy stack and what to run instead.
+    """
+    config = json.loads(os.environ.get('TF_CONFIG') or '{}')
+    others = sorted(set(config.get('cluster') or {}) - set(TRAINING_TASKS))
+    task = (config.get('task') or {}).get('type')
+    if others or task not in TRAINING_TASKS:
+        raise stack.StackError(
+            f'{name!r}: the TF_CONFIG cluster has {", ".join(others) or task} task(s); on the {stack.describe()} a '
+            'cluster trains synchronously on its chief and workers (MultiWorkerMirroredStrategy) only. Leave out '
+            'the parameter servers and the evaluator, or train with the Estimator on the legacy stack: '
+            f'{stack.HOW_TO[stack.LEGACY]}.')
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    logging.info('task %s of cluster %s: synchronous training with MultiWorkerMirroredStrategy, %d replicas',
+                 task_name(), config['cluster'], strategy.num_replicas_in_sync)
+    return strategy
+
+
+def task_name() -> str:
+    """``worker/1``: this task in the TF_CONFIG cluster, as the logs name it."""
+    task = json.loads(os.environ.get('TF_CONFIG') or '{}').get('task') or {}
+    return f'{task.get("type")}/{task.get("index")}'
+
+
+def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
+    """Whether this task writes what the execution outputs (always, outside a cluster)."""
+    return strategy is None or strategy.extended.should_checkpoint
 
 
 def warm_start(model: tf.keras.Model, base_model_dir: str) -> int:
@@ -171,11 +214,19 @@ def _set_method_names(saved_model_dir: str) -> None:
 
 
 def export_native(model: tf.keras.Model, task: TaskSpec, tf_transform_output: tft.TFTransformOutput,
-                  input_names: Sequence[str], serving_model_dir: str, scratch_dir: str) -> None:
-    """The serving SavedModel, written whole in ``scratch_dir``, then moved into place."""
+                  input_names: Sequence[str], serving_model_dir: str, scratch_dir: str,
+                  chief: bool = True) -> None:
+    """The serving SavedModel, written whole in ``scratch_dir``, then moved into place.
+
+    In a cluster every task saves (the save may need the others' collective ops), and only the
+    chief's model is kept: the other tasks' copies are removed.
+    """
     exported = _Exported(model, tf_transform_output)
-    local = tempfile.mkdtemp(dir=scratch_dir)
+    local = tempfile.mkdtemp(dir=scratch_dir if chief else None)
     tf.saved_model.save(exported, local, signatures=_signatures(exported, task, tf_transform_output, input_names))
+    if not chief:
+        shutil.rmtree(local, ignore_errors=True)
+        return
     _set_method_names(local)
     export.write_assets_extra(local, export.model_description(task, tf_transform_output))
     export.move_tree(local, serving_model_dir)

@@ -2,14 +2,19 @@
 both stacks (the legacy one in its own environment, as a subprocess), the modern models are
 blessed and pushed with the legacy serving contract (compared from the saved protos), and
 ``saved_model_cli run`` answers a raw row through every signature of both exports; a run
-directory of the legacy stack and a legacy-only option are refused; ``tke init`` + ``tke run``."""
+directory of the legacy stack and a legacy-only option are refused; ``tke init`` + ``tke run``; a warm
+start from the last model, ``tke tensorboard`` and ``tke gc`` on a modern run directory."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -154,3 +159,60 @@ def test_tke_predict_answers_the_same_rows_from_both_stacks_models(housing, tmp_
         answers[side] = proc.stdout.splitlines()
     legacy, modern = answers[stack.LEGACY], answers[stack.MODERN]
     assert legacy[0] == modern[0] and len(legacy) == len(modern) == 6, (legacy, modern)
+
+
+def _first_loss(stdout: str, steps: int) -> float:
+    (loss,) = re.findall(rf'training: step 1/{steps} \(\d+%\), loss ([\d.]+)', stdout)
+    return float(loss)
+
+
+@pytest.fixture(scope='module')
+def two_modern_runs(tmp_path_factory):
+    """A cold run of housing on the modern stack, then a warm start from its model in the same directory."""
+    run_dir = tmp_path_factory.mktemp('modern-warm')
+    common = ['run', '--recipe', 'housing', '--output', str(run_dir), '--eval-steps', '3']
+    cold = run_tke(*common, '--train-steps', '60')
+    assert cold.returncode == 0, cold.stdout + cold.stderr[-3000:]
+    warm = run_tke(*common, '--train-steps', '61', '--warm-start')
+    assert warm.returncode == 0, warm.stdout + warm.stderr[-3000:]
+    return run_dir, cold, warm
+
+
+def test_a_warm_start_on_the_modern_stack_trains_on_from_the_last_model(two_modern_runs):
+    run_dir, cold, warm = two_modern_runs
+    log = (run_dir / 'tke.log').read_text()
+    assert re.search(r'warm start: [1-9]\d* variables from \S+/Trainer/model/\d+/', log), log[-3000:]
+    # It starts where the last model ended, not from scratch: its first loss is far lower.
+    assert _first_loss(warm.stdout, 61) < 0.5 * _first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
+
+
+def test_tke_tensorboard_serves_both_modern_trainings_then_gc_keeps_the_last(two_modern_runs):
+    """In one test: gc removes what TensorBoard shows first."""
+    run_dir = two_modern_runs[0]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([str(Path(sys.executable).with_name('tke')), 'tensorboard', str(run_dir), '--port',
+                                str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        runs, deadline = [], time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None and not runs:
+            try:
+                with urllib.request.urlopen(f'http://127.0.0.1:{port}/data/runs', timeout=5) as response:
+                    runs = json.loads(response.read())
+            except OSError:
+                time.sleep(1)
+        assert process.poll() is None, process.communicate()
+        # Keras' TensorBoard callback: a train and a validation folder under each ModelRun's keras/.
+        assert {'run1-Trainer/keras/train', 'run1-Trainer/keras/validation', 'run2-Trainer/keras/train'} <= set(runs)
+        with urllib.request.urlopen(f'http://127.0.0.1:{port}/data/plugin/scalars/tags', timeout=10) as response:
+            tags = json.loads(response.read())
+        assert 'epoch_loss' in tags['run2-Trainer/keras/validation'], tags
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    first, second = sorted((run_dir / 'pipeline' / 'Trainer' / 'model_run').iterdir(), key=lambda p: int(p.name))
+    gc = run_tke('gc', str(run_dir), '--keep', '1')
+    assert gc.returncode == 0 and 'keeping the last 1; removed ' in gc.stdout, gc.stdout + gc.stderr[-3000:]
+    # The first run's training logs and checkpoints go; the kept run's stay.
+    assert not first.exists() and second.exists()

@@ -171,3 +171,12 @@ def test_legacy_only_modes_are_refused_naming_the_legacy_stack(housing_trainer_i
     fn_args = trainer_fn_args(housing_trainer_inputs, tmp_path, 5, config)
     with pytest.raises(stack.StackError, match="Trainer mode 'canned' of 'housing' needs the legacy stack"):
         run_fn(fn_args)
+
+
+def test_the_random_seed_makes_a_native_fit_repeatable(housing_trainer_inputs):
+    """The same starting weights each time, as the Estimator's tf_random_seed gives the legacy stack."""
+    first = _model_and_data(housing_trainer_inputs)[1].get_weights()
+    second = _model_and_data(housing_trainer_inputs)[1].get_weights()
+    assert len(first) == len(second) > 0
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
