@@ -44,6 +44,8 @@ endif
 # The modern stack's suite: what runs on both stacks (tests marked both_stacks, in the files below)
 # and what only the modern one has; its migration check also runs the legacy environment.
 MODERN_TESTS ?= tests/components/trainer/test_stack.py tests/components/trainer/test_native.py \
+	tests/components/trainer/test_native_cluster.py tests/components/test_fast_statistics_gen.py \
+	tests/components/test_fast_transform.py tests/components/test_tfx_internals.py \
 	tests/components/trainer/test_keras_file.py tests/components/recipes tests/pipelines/app/test_local_runner.py \
 	tests/pipelines/app/test_migrate.py \
 	tests/e2e/test_modern_stack.py

@@ -22,7 +22,7 @@ import functools
 import importlib.metadata
 import threading
 from types import ModuleType
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
 
 # Distribution -> the version the fast paths were checked against (requirements.lock).
 CHECKED: Mapping[str, str] = {
@@ -32,28 +32,46 @@ CHECKED: Mapping[str, str] = {
     'tensorflow-transform': '1.15.0',
     'tensorflow-data-validation': '1.15.1',
 }
+# The modern stack's (requirements-modern-1.16.lock), where the StatisticsGen and Transform fast
+# paths were compared with TFX's executors too. Not the Evaluator's: it reads the EvalSavedModel,
+# which TFMA 0.47 no longer has (it asks for CHECKED alone).
+CHECKED_MODERN: Mapping[str, str] = {
+    'tfx': '1.16.0',
+    'tensorflow-model-analysis': '0.47.1',
+    'tfx-bsl': '1.16.1',
+    'tensorflow-transform': '1.16.0',
+    'tensorflow-data-validation': '1.16.1',
+}
 
 
-def mismatch(installed: Optional[Mapping[str, str]] = None) -> Optional[str]:
-    """Why the fast paths must not run here (the versions that differ), or None.
+def mismatch(installed: Optional[Mapping[str, str]] = None,
+             checked: Sequence[Mapping[str, str]] = (CHECKED, CHECKED_MODERN)) -> Optional[str]:
+    """Why the fast paths must not run here (the versions that differ from every checked set), or None.
 
-    ``installed``: distribution -> version; default: what is installed in this environment."""
+    ``installed``: distribution -> version; default: what is installed in this environment.
+    The message names what differs from the set of the installed TFX (else from the first)."""
     if installed is None:
-        return _installed_mismatch()
-    differ = [f'{name} {installed.get(name, "(not installed)")} (checked: {version})'
-              for name, version in CHECKED.items() if installed.get(name) != version]
-    return f'versions the fast path was not checked against: {", ".join(differ)}' if differ else None
+        installed = _installed()
+    named = None
+    for versions in checked:
+        differ = [f'{name} {installed.get(name, "(not installed)")} (checked: {version})'
+                  for name, version in versions.items() if installed.get(name) != version]
+        if not differ:
+            return None
+        if named is None or versions['tfx'] == installed.get('tfx'):
+            named = differ
+    return f'versions the fast path was not checked against: {", ".join(named or [])}'
 
 
 @functools.lru_cache(maxsize=1)
-def _installed_mismatch() -> Optional[str]:
+def _installed() -> Dict[str, str]:
     installed = {}
     for name in CHECKED:
         try:
             installed[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return mismatch(installed)
+    return installed
 
 
 _SWAP_LOCK = threading.Lock()

@@ -103,7 +103,7 @@ def fallback_reason(eval_config_json: Optional[str], exec_properties: Dict[str, 
     runner = remote_runner(beam_pipeline_args)
     if runner is not None:
         return f'the Beam runner {runner}'
-    versions = tfx_internals.mismatch()
+    versions = tfx_internals.mismatch(checked=(tfx_internals.CHECKED,))  # EvalSavedModel: TFMA 0.46
     if versions is not None:
         return versions
     eval_config = tfma.EvalConfig()

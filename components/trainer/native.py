@@ -154,7 +154,7 @@ class _Exported(tf.Module):
 
 
 def _signatures(exported: _Exported, task: TaskSpec, tf_transform_output: tft.TFTransformOutput,
-                input_names: Sequence[str]) -> Dict[str, tf.types.experimental.ConcreteFunction]:
+                input_names: Sequence[str]) -> Dict[str, tf.types.experimental.GenericFunction]:
     raw_spec = export.serving_feature_spec(tf_transform_output, task.label_key)
     names = list(input_names)
 
@@ -168,13 +168,14 @@ def _signatures(exported: _Exported, task: TaskSpec, tf_transform_output: tft.TF
     def serving_default(examples):
         return {task.prediction_key: predict(examples)}
 
-    signatures = {tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: serving_default.get_concrete_function()}
+    # The functions, not their concrete functions: those cannot be saved over a cluster's distributed variables.
+    signatures = {tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: serving_default}
     if task.task == REGRESSION:
         @tf.function(input_signature=[requests])
         def regression(inputs):
             return {'outputs': predict(inputs)}
 
-        signatures[REGRESSION_SIGNATURE] = regression.get_concrete_function()
+        signatures[REGRESSION_SIGNATURE] = regression
     else:
         labels = tf.constant(list(task.class_labels), tf.string)
 
@@ -186,14 +187,14 @@ def _signatures(exported: _Exported, task: TaskSpec, tf_transform_output: tft.TF
             classes = tf.tile(tf.expand_dims(labels, 0), [tf.shape(scores)[0], 1])
             return {'classes': classes, 'scores': scores}
 
-        signatures[CLASSIFICATION_SIGNATURE] = classification.get_concrete_function()
+        signatures[CLASSIFICATION_SIGNATURE] = classification
     full_spec = tf_transform_output.raw_feature_spec()
 
     @tf.function(input_signature=[requests])
     def transform_features(examples):
         return exported.tft_layer(tf.io.parse_example(examples, full_spec))
 
-    signatures[TRANSFORM_SIGNATURE] = transform_features.get_concrete_function()
+    signatures[TRANSFORM_SIGNATURE] = transform_features
     return signatures
 
 

@@ -25,6 +25,9 @@ from tests.conftest import calls_of
 from tfx_keras_estimator.components import fast_tfxio
 from tfx_keras_estimator.components.fast_statistics_gen import Executor, FastStatisticsGen
 
+# TFX 1.15 and 1.16 (tfx_internals.CHECKED_MODERN): the fast path compared with TFX's executor on both.
+pytestmark = pytest.mark.both_stacks
+
 
 def run(executor_class, examples, out: str) -> tfx.types.standard_artifacts.ExampleStatistics:
     statistics = tfx.types.standard_artifacts.ExampleStatistics()

@@ -26,6 +26,9 @@ from tfx_keras_estimator.components import fast_tfxio
 from tfx_keras_estimator.components.fast_transform import Executor, FastTransform, TransformProcessor
 from tfx_keras_estimator.components.recipes import get_recipe
 
+# TFX 1.15 and 1.16 (tfx_internals.CHECKED_MODERN): the fast path compared with TFX's executor on both.
+pytestmark = pytest.mark.both_stacks
+
 ORIGINAL_PROCESSOR = tfx_transform_executor.TransformProcessor
 
 

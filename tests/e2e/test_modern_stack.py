@@ -211,8 +211,10 @@ def test_tke_tensorboard_serves_both_modern_trainings_then_gc_keeps_the_last(two
     finally:
         process.terminate()
         process.communicate(timeout=30)
-    first, second = sorted((run_dir / 'pipeline' / 'Trainer' / 'model_run').iterdir(), key=lambda p: int(p.name))
+    model_runs = list((run_dir / 'pipeline' / 'Trainer' / 'model_run').iterdir())
+    served = sorted((run_dir / 'serving').iterdir())
+    assert len(model_runs) == len(served) == 2, (model_runs, served)
     gc = run_tke('gc', str(run_dir), '--keep', '1')
-    assert gc.returncode == 0 and 'keeping the last 1; removed ' in gc.stdout, gc.stdout + gc.stderr[-3000:]
-    # The first run's training logs and checkpoints go; the kept run's stay.
-    assert not first.exists() and second.exists()
+    assert gc.returncode == 0 and '2 run(s), keeping the last 1; removed ' in gc.stdout, gc.stdout + gc.stderr[-3000:]
+    # Both models are in serving/ (and the first is the second's warm-start base): their trainings stay.
+    assert all(p.exists() for p in model_runs + served)

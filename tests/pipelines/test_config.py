@@ -7,6 +7,8 @@ import dataclasses
 import pytest
 
 from tfx_keras_estimator.components.recipes import get_recipe
+from tfx_keras_estimator.components.trainer.stack import LEGACY, MODERN, StackError
+from tfx_keras_estimator.pipelines.cloud import CloudConfig, VertexTrainingConfig, WorkerPoolConfig
 from tfx_keras_estimator.pipelines.config import PipelineConfig
 
 
@@ -72,3 +74,20 @@ def test_train_steps_follow_the_data_with_the_recipes_epochs():
 def test_train_epochs_must_be_positive():
     with pytest.raises(ValueError, match='train_epochs must be positive'):
         dataclasses.replace(get_recipe('taxi'), train_epochs=0)
+
+
+@pytest.mark.parametrize('pools, refused', [
+    ({'workers': WorkerPoolConfig(replica_count=2)}, False),  # a chief and workers: trained together
+    ({'workers': WorkerPoolConfig(), 'parameter_servers': WorkerPoolConfig()}, True),
+    ({'workers': WorkerPoolConfig(), 'parameter_servers': WorkerPoolConfig(), 'evaluator': WorkerPoolConfig()}, True),
+])
+def test_the_modern_stack_refuses_parameter_servers_and_an_evaluator_at_build_time(pools, refused):
+    cloud = CloudConfig(image='gcr.io/p/tke:1', vertex_training=VertexTrainingConfig(project='p', region='r', **pools))
+    if not refused:
+        assert PipelineConfig(recipe='housing', pipeline_root='gs://b/r', cloud=cloud, stack=MODERN).stack == MODERN
+        return
+    with pytest.raises(StackError, match=r"vertex_training.parameter_servers and vertex_training.evaluator .*needs "
+                                         r'the legacy stack'):
+        PipelineConfig(recipe='housing', pipeline_root='gs://b/r', cloud=cloud, stack=MODERN)
+    # The legacy stack trains them (asynchronous parameter-server training).
+    assert PipelineConfig(recipe='housing', pipeline_root='gs://b/r', cloud=cloud, stack=LEGACY).stack == LEGACY
