@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
+
+from tfx_keras_estimator.pipelines.app.migrate import environment
 
 REPO = Path(__file__).resolve().parents[1]
 STACKS = ('legacy', 'modern')
@@ -41,16 +42,17 @@ LOWER_IS_BETTER = ('rmse', 'mae', 'mse', 'loss', 'mean_absolute_error', 'mean_sq
                    'root_mean_squared_error')
 
 
-def _environment() -> Dict[str, str]:
-    """Without the Keras choice, which each stack makes for itself (TF 2.15 fails with it set)."""
-    return {k: v for k, v in os.environ.items() if k != 'TF_USE_LEGACY_KERAS'}
+def _paired(legacy: List[Dict], modern: List[Dict], key: str) -> List[Tuple[Dict, Dict]]:
+    """Each legacy row with the modern row of the same ``key`` (recipe, table, copies)."""
+    by_key = {r[key]: r for r in modern}
+    return [(old, by_key[old[key]]) for old in legacy]
 
 
 def _run(python: str, script: str, args: List[str], log: Path) -> float:
     started = time.monotonic()
     with log.open('w') as out:
         proc = subprocess.run([python, str(REPO / 'bench' / script), *args], stdout=out, stderr=subprocess.STDOUT,
-                              env=_environment(), cwd=REPO)
+                              env=environment(), cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f'{python} bench/{script} failed (exit {proc.returncode}): see {log}')
     return time.monotonic() - started
@@ -77,10 +79,8 @@ def compare_metrics(name: str, legacy: Dict[str, float], modern: Dict[str, float
 
 
 def quality_rows(legacy: List[Dict], modern: List[Dict]) -> List[Dict[str, Any]]:
-    by_recipe = {r['recipe']: r for r in modern}
     rows = []
-    for old in legacy:
-        new = by_recipe[old['recipe']]
+    for old, new in _paired(legacy, modern, 'recipe'):
         for row in compare_metrics(old['recipe'], old['all_keras_metrics'], new['all_keras_metrics']):
             row.update(gated=row['metric'] == old['metric'], legacy_blessed=old['blessed'],
                        modern_blessed=new['blessed'], legacy_s=old['seconds'], modern_s=new['seconds'])
@@ -89,10 +89,8 @@ def quality_rows(legacy: List[Dict], modern: List[Dict]) -> List[Dict[str, Any]]
 
 
 def init_rows(legacy: List[Dict], modern: List[Dict]) -> List[Dict[str, Any]]:
-    by_table = {r['table']: r for r in modern}
     rows = []
-    for old in legacy:
-        new = by_table[old['table']]
+    for old, new in _paired(legacy, modern, 'table'):
         metric = old['metric']
         r = ratio(metric, old['ours'], new['ours'])
         rows.append({'name': old['table'], 'group': old['group'], 'metric': metric, 'legacy': old['ours'],
@@ -109,10 +107,8 @@ def init_rows(legacy: List[Dict], modern: List[Dict]) -> List[Dict[str, Any]]:
 
 
 def scale_rows(legacy: List[Dict], modern: List[Dict]) -> List[Dict[str, Any]]:
-    by_copies = {r['copies']: r for r in modern}
     rows = []
-    for old in legacy:
-        new = by_copies[old['copies']]
+    for old, new in _paired(legacy, modern, 'copies'):
         row = {'copies': old['copies'], 'rows': old['rows'], 'legacy_s': old['wall_s'], 'modern_s': new['wall_s'],
                'modern_vs_legacy_time': new['wall_s'] / old['wall_s'],
                'legacy_peak_rss_gb': old['peak_rss_gb'], 'modern_peak_rss_gb': new['peak_rss_gb'],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,6 +33,12 @@ class CliRun:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def first_loss(stdout: str, steps: int) -> float:
+    """The loss `tke run` printed at step 1 of ``steps`` (its progress lines)."""
+    (loss,) = re.findall(rf'training: step 1/{steps} \(\d+%\), loss ([\d.]+)', stdout)
+    return float(loss)
 
 
 def run_tke(*args: str, timeout: int = 900, importable_tests: bool = False,

@@ -154,7 +154,7 @@ def other_python(given: Optional[str]) -> str:
     return str(candidate)
 
 
-def _environment() -> Dict[str, str]:
+def environment() -> Dict[str, str]:
     """This process's environment without the Keras choice, which each stack makes for itself
     (TensorFlow 2.15 would look for tf_keras where the modern stack asks for it)."""
     return {k: v for k, v in os.environ.items() if k != 'TF_USE_LEGACY_KERAS'}
@@ -163,7 +163,7 @@ def _environment() -> Dict[str, str]:
 def _run_in(python: str, args: Sequence[str], log: Path) -> None:
     with log.open('w') as out:
         code = subprocess.call([python, '-m', 'tfx_keras_estimator.pipelines.app.cli', *args], stdout=out,
-                               stderr=subprocess.STDOUT, env=_environment())
+                               stderr=subprocess.STDOUT, env=environment())
     if code != 0:
         raise RuntimeError(f'{" ".join(args[:1])} in {python} failed (exit {code}); its output: {log}')
 
@@ -172,7 +172,7 @@ def _summary_in(python: str, run_dir: Path, pipeline_name: str, examples: Sequen
     with out.with_suffix('.log').open('w') as log:
         code = subprocess.call([python, '-m', 'tfx_keras_estimator.pipelines.app.migrate', 'summarize',
                                 str(run_dir), pipeline_name, str(out), *examples], stdout=subprocess.DEVNULL,
-                               stderr=log, env=_environment())
+                               stderr=log, env=environment())
     if code != 0:
         raise RuntimeError(f'summarizing {run_dir} in {python} failed (exit {code}): {out.with_suffix(".log")}')
     return json.loads(out.read_text())

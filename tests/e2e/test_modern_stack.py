@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, run_tke
+from tests.conftest import REPO_ROOT, first_loss, run_tke
 from tfx_keras_estimator.components.trainer import stack
 from tfx_keras_estimator.pipelines.app import migrate
 from tfx_keras_estimator.pipelines.app.migrate import REPORT_JSON, VENV_NAMES
@@ -92,7 +92,7 @@ def test_saved_model_cli_answers_a_raw_row_through_every_signature(housing, side
         (input_name,) = signature['inputs']
         proc = subprocess.run([str(cli), 'run', '--dir', model, '--tag_set', 'serve', '--signature_def', key,
                                '--input_examples', f'{input_name}={_raw_row_json(model)}'], capture_output=True,
-                              text=True, timeout=300, env=migrate._environment())
+                              text=True, timeout=300, env=migrate.environment())
         assert proc.returncode == 0, proc.stderr[-3000:]
         for output in signature['outputs']:
             assert f"Result for output key {output}:" in proc.stdout, proc.stdout
@@ -154,16 +154,12 @@ def test_tke_predict_answers_the_same_rows_from_both_stacks_models(housing, tmp_
     answers = {}
     for side, bin_dir in ((stack.LEGACY, LEGACY_BIN), (stack.MODERN, Path(sys.executable).parent)):
         proc = subprocess.run([str(bin_dir / 'tke'), 'predict', '--model', report[side]['pushed_model'], '--csv',
-                               str(rows)], capture_output=True, text=True, timeout=300, env=migrate._environment())
+                               str(rows)], capture_output=True, text=True, timeout=300, env=migrate.environment())
         assert proc.returncode == 0, proc.stderr[-3000:]
         answers[side] = proc.stdout.splitlines()
     legacy, modern = answers[stack.LEGACY], answers[stack.MODERN]
     assert legacy[0] == modern[0] and len(legacy) == len(modern) == 6, (legacy, modern)
 
-
-def _first_loss(stdout: str, steps: int) -> float:
-    (loss,) = re.findall(rf'training: step 1/{steps} \(\d+%\), loss ([\d.]+)', stdout)
-    return float(loss)
 
 
 @pytest.fixture(scope='module')
@@ -183,7 +179,7 @@ def test_a_warm_start_on_the_modern_stack_trains_on_from_the_last_model(two_mode
     log = (run_dir / 'tke.log').read_text()
     assert re.search(r'warm start: [1-9]\d* variables from \S+/Trainer/model/\d+/', log), log[-3000:]
     # It starts where the last model ended, not from scratch: its first loss is far lower.
-    assert _first_loss(warm.stdout, 61) < 0.5 * _first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
+    assert first_loss(warm.stdout, 61) < 0.5 * first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
 
 
 def test_tke_tensorboard_serves_both_modern_trainings_then_gc_keeps_the_last(two_modern_runs):

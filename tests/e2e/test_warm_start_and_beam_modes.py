@@ -10,15 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import run_tke
+from tests.conftest import first_loss, run_tke
 from tfx_keras_estimator.pipelines.app.report import all_runs
 
 pytestmark = pytest.mark.e2e
 
-
-def _first_loss(stdout: str, steps: int) -> float:
-    (loss,) = re.findall(rf'training: step 1/{steps} \(\d+%\), loss ([\d.]+)', stdout)
-    return float(loss)
 
 
 @pytest.fixture(scope='module')
@@ -46,7 +42,7 @@ def test_a_warm_start_trains_on_from_the_last_model(two_runs):
     log = (run_dir / 'tke.log').read_text()
     assert re.search(r'warm start: [1-9]\d* variables from \S+/Trainer/model/\d+/', log)
     # The warm model starts where the last one ended, not from scratch: its first loss is far lower.
-    assert _first_loss(warm.stdout, 61) < 0.5 * _first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
+    assert first_loss(warm.stdout, 61) < 0.5 * first_loss(cold.stdout, 60), (cold.stdout, warm.stdout)
 
 
 def _checkpoints(model_run: Path) -> dict:

@@ -20,9 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging as pylogging
+import os
+import subprocess
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Sequence
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Sequence, Set, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -31,6 +34,7 @@ from tfx.components.trainer import fn_args_utils  # builds FnArgs as the Trainer
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
+from tests.conftest import REPO_ROOT
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.components.trainer import adapter, run_fn
 
@@ -51,6 +55,40 @@ def task_fn_args(spec: Dict[str, Any]) -> fn_args_utils.FnArgs:
     fn_args.custom_config = get_recipe(spec['recipe']).trainer_config(**spec['trainer_settings']).to_custom_config()
     fn_args.base_model = None
     return fn_args
+
+
+def launch(task_type: str, index: int, cluster_spec: Dict[str, List[str]], spec: Dict[str, Any],
+           work: Path) -> Tuple[subprocess.Popen, Path, Path]:
+    """Starts this module for one task of the cluster in ``work/<type>-<index>``, with its own
+    TF_CONFIG, model folder and reads file; returns the process, its log and its folder."""
+    task_dir = work / f'{task_type}-{index}'
+    task_dir.mkdir()
+    own = {**spec, 'model_dir': str(task_dir / 'model'), 'record_reads': str(task_dir / 'reads.jsonl')}
+    (task_dir / 'spec.json').write_text(json.dumps(own))
+    env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'CUDA_VISIBLE_DEVICES': '',
+           'TF_CONFIG': json.dumps({'cluster': cluster_spec, 'task': {'type': task_type, 'index': index}})}
+    log = task_dir / 'log.txt'
+    with log.open('wb') as out:
+        process = subprocess.Popen([sys.executable, '-m', 'tests.components.trainer.multiworker_task',
+                                    str(task_dir / 'spec.json')],
+                                   cwd=REPO_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    return process, log, task_dir
+
+
+def train_split_ids(inputs: Dict[str, str], label: str, columns: List[str]) -> Set[str]:
+    """The ids (``row_ids``) of every row of the training split, read directly; ``label``: the
+    transformed label's name, which the reads file calls 'label'."""
+    import tensorflow_transform as tft
+
+    feature_spec = tft.TFTransformOutput(inputs['transform_graph_uri']).transformed_feature_spec()
+    names = [label if c == 'label' else c for c in columns]
+    files = tf.io.gfile.glob(f'{inputs["examples_uri"]}/Split-train/*')
+    ids: Set[str] = set()
+    for record in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(1000):
+        parsed = tf.io.parse_example(record, {n: feature_spec[n] for n in names})
+        ids.update(row_ids([parsed[n].numpy() for n in names]))
+    return ids
 
 
 def row_ids(columns: Sequence[np.ndarray]) -> List[str]:

@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -27,10 +25,9 @@ from typing import Any, Dict, List, Set, Tuple
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
 
-from tests.components.trainer.multiworker_task import row_ids, task_fn_args
-from tests.conftest import REPO_ROOT, csv_rows, free_ports
+from tests.components.trainer.multiworker_task import launch, task_fn_args, train_split_ids
+from tests.conftest import csv_rows, free_ports
 from tests.serving import examples_from_rows
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.components.trainer import cluster, run_fn
@@ -69,19 +66,8 @@ class Task:
 
 
 def _start(task_type: str, index: int, cluster_spec: Dict[str, List[str]], spec: Dict, work: Path) -> Task:
-    name = f'{task_type}-{index}'
-    task_dir = work / name
-    task_dir.mkdir()
-    spec = {**spec, 'model_dir': str(task_dir / 'model'), 'record_reads': str(task_dir / 'reads.jsonl')}
-    (task_dir / 'spec.json').write_text(json.dumps(spec))
-    env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'CUDA_VISIBLE_DEVICES': '',
-           'TF_CONFIG': json.dumps({'cluster': cluster_spec, 'task': {'type': task_type, 'index': index}})}
-    log = task_dir / 'log.txt'
-    with log.open('wb') as out:
-        process = subprocess.Popen(
-            [sys.executable, '-m', 'tests.components.trainer.multiworker_task', str(task_dir / 'spec.json')],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Task(name, f'{task_type}/{index}', process, log, task_dir / 'model', task_dir / 'reads.jsonl')
+    process, log, task_dir = launch(task_type, index, cluster_spec, spec, work)
+    return Task(task_dir.name, f'{task_type}/{index}', process, log, task_dir / 'model', task_dir / 'reads.jsonl')
 
 
 @dataclass
@@ -187,26 +173,14 @@ def test_every_training_task_trains_to_the_target(finished_cluster):
     assert cluster.read_marker(str(model_run_dir)) == {'status': cluster.DONE, 'error': ''}
 
 
-def _train_split_ids(inputs: Dict[str, str], columns: List[str]) -> Set[str]:
-    """The ids (multiworker_task.row_ids) of every row of the training split, read directly."""
-    label = get_recipe('housing').task_spec.transformed_label_key
-    spec = tft.TFTransformOutput(inputs['transform_graph_uri']).transformed_feature_spec()
-    names = [label if c == 'label' else c for c in columns]
-    files = tf.io.gfile.glob(f'{inputs["examples_uri"]}/Split-train/*')
-    ids: Set[str] = set()
-    for record in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(1000):
-        parsed = tf.io.parse_example(record, {n: spec[n] for n in names})
-        ids.update(row_ids([parsed[n].numpy() for n in names]))
-    return ids
-
-
 @CLUSTER
 def test_training_tasks_read_different_parts_of_the_data(finished_cluster, housing_trainer_inputs):
     """Over one epoch's worth of steps in total, shared out as the tasks take them, the tasks read
     different rows, and together nearly all of the split (without sharding: the same 1/3)."""
     reads = {name: finished_cluster[name].batches() for name in TRAINING}
     first = next(line for line in finished_cluster['chief-0'].reads.read_text().splitlines())
-    split = _train_split_ids(housing_trainer_inputs, json.loads(first)['columns'])
+    split = train_split_ids(housing_trainer_inputs, get_recipe('housing').task_spec.transformed_label_key,
+                            json.loads(first)['columns'])
     assert len(split) > 150, f'{len(split)} distinct training rows'  # 160 rows, hardly any duplicates
     steps_per_epoch = math.ceil(len(split) / BATCH_SIZE)
     per_task, extra = divmod(steps_per_epoch, len(TRAINING))

@@ -8,20 +8,16 @@ parameter server is refused naming the legacy stack."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
-from typing import Dict, List, Set
+from typing import Dict, List
 
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
 
-from tests.components.trainer.multiworker_task import row_ids
-from tests.conftest import REPO_ROOT, csv_rows, free_ports
+from tests.components.trainer.multiworker_task import launch, train_split_ids
+from tests.conftest import csv_rows, free_ports
 from tests.serving import examples_from_rows
 from tfx_keras_estimator.components.recipes import get_recipe
 from tfx_keras_estimator.components.trainer import cluster, native, stack
@@ -50,19 +46,8 @@ def finished(housing_trainer_inputs, tmp_path_factory) -> Dict[str, Dict]:
             'trainer_settings': {'checkpoint_root': str(work / 'checkpoints'), 'hparams': {'batch_size': BATCH_SIZE}}}
     tasks: Dict[str, Dict] = {}
     for task_type, index in TASKS:
-        name = f'{task_type}-{index}'
-        task_dir = work / name
-        task_dir.mkdir()
-        own = {**spec, 'model_dir': str(task_dir / 'model'), 'record_reads': str(task_dir / 'reads.jsonl')}
-        (task_dir / 'spec.json').write_text(json.dumps(own))
-        env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'CUDA_VISIBLE_DEVICES': '',
-               'TF_CONFIG': json.dumps({'cluster': cluster_spec, 'task': {'type': task_type, 'index': index}})}
-        log = task_dir / 'log.txt'
-        with log.open('wb') as out:
-            process = subprocess.Popen(
-                [sys.executable, '-m', 'tests.components.trainer.multiworker_task', str(task_dir / 'spec.json')],
-                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        tasks[name] = {'process': process, 'log': log, 'dir': task_dir}
+        process, log, task_dir = launch(task_type, index, cluster_spec, spec, work)
+        tasks[task_dir.name] = {'process': process, 'log': log, 'dir': task_dir}
     deadline = time.monotonic() + TIMEOUT_SECS
     try:
         for task in tasks.values():
@@ -95,25 +80,13 @@ def test_both_tasks_succeed_and_take_the_steps_together(finished):
     assert 'task worker/0: the chief is done' in finished['tasks']['worker-0']['text']
 
 
-def _train_split_ids(inputs: Dict[str, str], columns: List[str]) -> Set[str]:
-    label = get_recipe('housing').task_spec.transformed_label_key
-    feature_spec = tft.TFTransformOutput(inputs['transform_graph_uri']).transformed_feature_spec()
-    names = [label if c == 'label' else c for c in columns]
-    files = tf.io.gfile.glob(f'{inputs["examples_uri"]}/Split-train/*')
-    ids: Set[str] = set()
-    for record in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(1000):
-        parsed = tf.io.parse_example(record, {n: feature_spec[n] for n in names})
-        ids.update(row_ids([parsed[n].numpy() for n in names]))
-    return ids
-
-
 def test_the_tasks_read_different_halves_of_each_epoch(finished, housing_trainer_inputs):
     reads = {}
     for name, task in finished['tasks'].items():
         lines = (task['dir'] / 'reads.jsonl').read_text().splitlines()
         reads[name] = [json.loads(line) for line in lines]
     columns = reads['chief-0'][0]['columns']
-    split = _train_split_ids(housing_trainer_inputs, columns)
+    split = train_split_ids(housing_trainer_inputs, get_recipe('housing').task_spec.transformed_label_key, columns)
     # The first epoch: 10 steps, 8 rows each replica a step (the global batch split in two).
     first_epoch = {name: [row for batch in batches[:10] for row in batch['ids']] for name, batches in reads.items()}
     assert all(len(batch['ids']) == BATCH_SIZE // 2 for batches in reads.values() for batch in batches[:10])
